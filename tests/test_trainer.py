@@ -1,0 +1,218 @@
+"""Algorithm 1 trainer on the tiny preset: phase ownership, exact resume, NaN stop, log, CLI."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from ggan_lib import checkpoint as ckpt
+from ggan_lib import losses
+from ggan_lib.config import ModelConfig
+from ggan_lib.logging_utils import read_log
+from ggan_lib.trainer import NETS, NonFiniteLossError, TrainConfig, Trainer
+
+MCFG = ModelConfig.preset("tiny")
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One intra-op thread: bit-exact comparisons, and no oversubscription on a shared 2-core box."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def data(n=24, nl=8, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.rand(n, 1, *MCFG.spec_shape, generator=g) * 2 - 1
+    return X, X[:nl], torch.arange(nl) % MCFG.n_classes
+
+
+def make(out_dir=None, **kw):
+    cfg = TrainConfig.preset("tiny", progress=False, tensorboard=False, **kw)
+    return Trainer(MCFG, cfg, *data(), out_dir=out_dir)
+
+
+def snapshot(tr):
+    return {k: v.detach().clone() for k, v in tr.model.state_dict().items()}
+
+
+def changed(before, tr):
+    after = tr.model.state_dict()
+    return {k for k, v in before.items() if not torch.equal(v, after[k])}
+
+
+def owned_keys(tr, phase):
+    names = {n for n in NETS if any(getattr(tr.model, n) is m for m in tr.model.phase_modules()[phase])}
+    return names, {k for k in tr.model.state_dict() if k.split(".")[0] in names}
+
+
+def trainable_keys(tr, names):
+    return {f"{n}.{k}" for n in names for k, p in getattr(tr.model, n).named_parameters()}
+
+
+# With as many real as fake scores, all inside the hinge margin, d/db of a discriminator's last
+# bias is (#fake - #real)/m = 0: those biases legitimately stay put in a short run.
+def hinge_biases(tr):
+    """The output bias of D', D2 and Df (their last bias parameter)."""
+    return {f"{n}.{[k for k, _ in getattr(tr.model, n).named_parameters() if k.endswith('bias')][-1]}"
+            for n in ("Dp", "D2", "Df")}
+
+
+@pytest.mark.parametrize("phase", ["D1", "D2", "Df", "ECG", "FC"])
+def test_each_phase_changes_only_what_it_owns(phase):
+    tr = make()
+    before = snapshot(tr)
+    tr.run_phase(phase)
+    names, mine = owned_keys(tr, phase)
+    diff = changed(before, tr)
+    assert diff <= mine, f"{phase} changed tensors it does not own: {sorted(diff - mine)[:5]}"
+    # every owned parameter with a non-zero gradient moved; borrowed ones built no gradient
+    # (zero gradients exist: attention weights behind gamma = 0 at init, the hinge biases above)
+    grads = {f"{n}.{k}": p.grad for n in NETS for k, p in getattr(tr.model, n).named_parameters()}
+    moved = {k for k, g in grads.items() if g is not None and g.abs().sum() > 0}
+    assert moved and moved <= diff
+    assert all(g is None for k, g in grads.items() if k not in mine)
+
+
+def test_whole_iteration_changes_every_parameter():
+    tr = make()
+    before = snapshot(tr)
+    out = tr.step()
+    assert out["g_forwards"] == tr.cfg.k_disc + 2  # one shared by D1/D2/Df per k-step, ECG, FC
+    tr.step()  # G's attention weights first get a gradient once its gamma has left 0
+    missing = trainable_keys(tr, NETS) - changed(before, tr)
+    assert missing <= hinge_biases(tr), sorted(missing)[:5]
+    assert tr.iteration == 2
+
+
+def test_resume_is_bit_exact(tmp_path):
+    straight = make()
+    outs = [straight.step() for _ in range(4)]
+    first = make()
+    first.step(), first.step()
+    path = first.save(tmp_path / "ck.pt")
+    resumed = Trainer.resume(path, *data(), train_overrides={"progress": False, "tensorboard": False})
+    outs_r = [resumed.step() for _ in range(2)]
+    a, b = straight.model.state_dict(), resumed.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    ea, eb = straight.ema_G.state_dict(), resumed.ema_G.state_dict()
+    assert all(torch.equal(ea[k], eb[k]) for k in ea)
+    drop = lambda o: {k: v for k, v in o.items() if k != "sec"}
+    assert [drop(o) for o in outs[2:]] == [drop(o) for o in outs_r]
+    assert resumed.iteration == 4
+
+
+def test_nan_loss_stops_and_keeps_checkpoint(tmp_path, monkeypatch):
+    tr = make(out_dir=tmp_path, ckpt_every=1)
+    tr.step()
+    good = (tmp_path / "checkpoint.pt").read_bytes()
+    monkeypatch.setattr(losses, "d2_loss", lambda r, f: torch.tensor(float("nan")))
+    with pytest.raises(NonFiniteLossError, match=r"'d2' is nan at iteration 1 in phase D2"):
+        tr.step()
+    assert (tmp_path / "checkpoint.pt").read_bytes() == good
+    assert not [p for p in tmp_path.iterdir() if p.suffix == ".tmp"]
+
+
+def test_nan_batch_names_first_loss():
+    X, Xl, yl = data()
+    X[:] = float("nan")
+    tr = Trainer(MCFG, TrainConfig.preset("tiny", progress=False), X, Xl, yl)
+    with pytest.raises(NonFiniteLossError, match=r"'d1' is nan at iteration 0 in phase D1"):
+        tr.step()
+
+
+def test_jsonl_log_keys(tmp_path):
+    tr = make(out_dir=tmp_path)
+    tr.train(2)
+    tr.close()
+    log = read_log(tmp_path / "log.jsonl")
+    want = {"iter", "d1", "d1_cl", "d2", "df", "ecg", "ec", "g1", "g2", "gc", "mg", "fc", "cl", "cg", "fg",
+            "g_forwards", "sec"}
+    assert want <= set(log), want - set(log)
+    assert log["iter"] == [1, 2] and all(isinstance(v, float) for v in log["d1"])
+
+
+def test_checkpoint_mismatch_names_both(tmp_path):
+    tr = make()
+    path = tr.save(tmp_path / "ck.pt")
+    other = Trainer(MCFG.replace(mg_alpha=1e-3), TrainConfig.preset("tiny", progress=False), *data())
+    with pytest.raises(ckpt.CheckpointMismatchError, match=r"mg_alpha: checkpoint=0.0001 current=0.001"):
+        other.load(path)
+    state = ckpt.load_checkpoint(path)
+    key = "Cx." + next(iter(tr.model.Cx.state_dict()))
+    state["nets"][key] = torch.zeros(3, 3)
+    with pytest.raises(ckpt.CheckpointMismatchError, match=r"checkpoint \(3, 3\) vs current"):
+        tr.load_state_dict(state)
+    assert state["format"] == ckpt.FORMAT and json.loads(state["train_cfg"])["batch_size"] == 4
+
+
+def test_cli_tiny_synthetic(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "ggan_lib.train", "--preset", "tiny", "--iters", "2", "--data", "synthetic",
+           "--out", str(tmp_path), "--progress", "false"]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert read_log(tmp_path / "log.jsonl")["iter"] == [1, 2]
+    r = subprocess.run(cmd[:-4] + ["--out", str(tmp_path), "--resume", "auto", "--progress", "false"],
+                       capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert ckpt.load_checkpoint(tmp_path / "checkpoint.pt")["iteration"] == 4
+
+
+@pytest.mark.parametrize("model_kw,train_kw", [
+    (dict(df_own_trunk=True, z_dist="uniform"), dict(df_fresh_features=False)),
+    (dict(mg_reduction="mean_of_ratios", cl_grad_through_f_cx=False), dict(equal_lrs=True)),
+    ({}, dict(amp="bf16", channels_last=True, ema=False, fc_reuse_fakes=True)),
+])
+def test_options_run_and_keep_ownership(model_kw, train_kw):
+    mcfg = MCFG.replace(**model_kw)
+    tr = Trainer(mcfg, TrainConfig.preset("tiny", progress=False, **train_kw), *data())
+    before = snapshot(tr)
+    for phase in ("D1", "Df", "FC"):
+        tr.run_phase(phase)
+    mine = set().union(*(owned_keys(tr, p)[1] for p in ("D1", "Df", "FC")))
+    assert changed(before, tr) <= mine
+    out = tr.step()
+    assert all(torch.isfinite(torch.tensor(v)) for v in out.values())
+    assert out["g_forwards"] == tr.cfg.k_disc + (1 if train_kw.get("fc_reuse_fakes") else 2)
+    if train_kw.get("equal_lrs"):
+        assert {p.opt.param_groups[0]["lr"] for p in tr.phases.values()} == {tr.cfg.lr_d}
+
+
+@pytest.mark.parametrize("through", [True, False])
+def test_cl_term_reaches_d_only_when_configured(through, monkeypatch):
+    tr = Trainer(MCFG.replace(cl_grad_through_f_cx=through), TrainConfig.preset("tiny", progress=False), *data())
+    # keep only eq. 11's Cl term (0 * real keeps a graph when Cl is detached)
+    monkeypatch.setattr(losses, "d1_loss", lambda real, fake, cl: cl + 0 * real.sum())
+    tr.run_phase("D1")
+    d_grads = [p.grad for p in tr.model.D.parameters()]
+    reached = any(g is not None and g.abs().sum() > 0 for g in d_grads)
+    assert reached == through
+    assert all(p.grad is None for n in ("F", "Cx") for p in getattr(tr.model, n).parameters())  # frozen
+
+
+def test_ecg_uses_two_latents_with_the_same_condition(monkeypatch):
+    tr = make()
+    seen = {}
+    real_ec, real_mg = losses.ec_loss, losses.mg_loss
+    monkeypatch.setattr(losses, "ec_loss", lambda lg, c: seen.setdefault("c", c) is not None and real_ec(lg, c))
+    monkeypatch.setattr(losses, "mg_loss", lambda *a: seen.setdefault("mg", a) is not None and real_mg(*a))
+    tr.run_phase("ECG")
+    m = tr.m
+    assert torch.equal(seen["c"][:m], seen["c"][m:]) and len(seen["c"]) == 2 * m
+    dr1, dr2, df1, df2 = seen["mg"][:4]
+    assert not dr1.requires_grad and df1.requires_grad and not torch.equal(df1, df2)
+
+
+def test_sample_shape_and_range():
+    tr = make()
+    tr.step()
+    x = tr.sample(6)
+    assert x.shape == (6, 1, *MCFG.spec_shape) and x.abs().max() <= 1
+    assert torch.equal(x, tr.sample(6))  # seeded
