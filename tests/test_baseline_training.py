@@ -1,0 +1,208 @@
+"""Baseline training loops on the tiny preset: phase ownership, CNN learning, checkpoints, NaN stop, log."""
+import json
+
+import pytest
+import torch
+
+from ggan_lib import baseline_training as bt
+from ggan_lib.checkpoint import CheckpointMismatchError
+from ggan_lib.config import PRESETS, ModelConfig
+from ggan_lib.trainer import NonFiniteLossError
+
+MCFG = ModelConfig.preset("tiny")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One intra-op thread: bit-exact comparisons, and no oversubscription on a shared 2-core box."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def cfg(**kw):
+    return bt.BaselineConfig.preset("tiny", progress=False, **kw)
+
+
+def data(n=24, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, 1, *MCFG.spec_shape, generator=g) * 2 - 1, torch.arange(n) % MCFG.n_classes
+
+
+def trained_g():
+    X, _ = data()
+    tr = bt.UnsupervisedGANTrainer(MCFG, cfg(), X)
+    tr.train(1)
+    return tr.nets["G"]
+
+
+def make(kind, **kw):
+    X, y = data()
+    if kind == "supervised":
+        return bt.SupervisedGANTrainer(MCFG, cfg(**kw), X, y)
+    if kind == "unsupervised":
+        return bt.UnsupervisedGANTrainer(MCFG, cfg(**kw), X)
+    if kind == "ali":
+        return bt.ALIEncoderTrainer(MCFG, cfg(**kw), trained_g(), X)
+    if kind == "cnn":
+        return bt.CNNTrainer(MCFG, cfg(**kw), X[:10], y[:10])
+    return bt.LatentClassifierTrainer(MCFG, cfg(**kw), torch.randn(10, MCFG.z_dim), y[:10])
+
+
+KINDS = ["supervised", "unsupervised", "ali", "cnn", "latent"]
+
+
+def snapshot(tr):
+    return {f"{n}.{k}": v.detach().clone() for n, net in tr.nets.items() for k, v in net.state_dict().items()}
+
+
+def changed(before, tr):
+    after = snapshot(tr)
+    return {k for k, v in before.items() if not torch.equal(v, after[k])}
+
+
+def owned_nets(tr, phase):
+    return {n for n, net in tr.nets.items() if any(net is m for m in tr.phases[phase].modules)}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_phase_changes_only_what_it_owns(kind):
+    tr = make(kind)
+    for phase in tr.phases:
+        for net in tr.nets.values():  # gradients left by the previous phase
+            net.zero_grad(set_to_none=True)
+        before = snapshot(tr)
+        tr._run(tr.phases[phase])
+        mine = owned_nets(tr, phase)
+        diff = changed(before, tr)
+        assert diff and {k.split(".")[0] for k in diff} <= mine, (phase, sorted(diff)[:5])
+        grads = {f"{n}.{k}": p.grad for n, net in tr.nets.items() for k, p in net.named_parameters()}
+        moved = {k for k, g in grads.items() if g is not None and g.abs().sum() > 0}
+        assert moved and moved <= diff  # every owned parameter with a gradient moved
+        assert all(g is None for k, g in grads.items() if k.split(".")[0] not in mine)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_iterations_move_exactly_the_trained_networks(kind):
+    tr = make(kind)
+    before = snapshot(tr)
+    tr.train(3)
+    touched = {k.split(".")[0] for k in changed(before, tr)}
+    owned = {n for p in tr.phases for n in owned_nets(tr, p)}
+    assert touched == owned
+    if kind == "ali":
+        assert "G" not in touched  # the GAN's generator stays frozen
+
+
+def test_ali_generator_is_a_copy_of_the_trained_one():
+    G = trained_g()
+    X, _ = data()
+    tr = bt.ALIEncoderTrainer(MCFG, cfg(), G, X)
+    for k, v in G.state_dict().items():
+        assert torch.equal(tr.nets["G"].state_dict()[k], v)
+    assert tr.nets["G"] is not G
+
+
+def test_cnn_loss_decreases_on_separable_data():
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(40) % 4
+    X = torch.full((40, 1, *MCFG.spec_shape), -0.8) + 0.05 * torch.randn(40, 1, *MCFG.spec_shape, generator=g)
+    for i, c in enumerate(y):  # class c: a bright band at rows 4c .. 4c + 3
+        X[i, 0, 4 * c:4 * c + 4] = 0.8
+    tr = bt.CNNTrainer(MCFG, cfg(batch_size=20, lr_clf=3e-3), X, y)
+    first = sum(tr.step()["ce"] for _ in range(3)) / 3
+    tr.train(40)
+    last = sum(tr.step()["ce"] for _ in range(3)) / 3
+    assert last < 0.5 * first
+    with torch.no_grad():
+        assert (tr.model.eval()(X).argmax(1) == y).float().mean() > 0.9
+
+
+def test_same_seed_same_run_other_seed_other_run():
+    a, b, c = make("supervised"), make("supervised"), make("supervised", seed=1)
+    for tr in (a, b, c):
+        tr.train(2)
+    sa, sb, sc = snapshot(a), snapshot(b), snapshot(c)
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert not all(torch.equal(sa[k], sc[k]) for k in sa)
+
+
+@pytest.mark.parametrize("kind", ["unsupervised", "ali", "cnn"])
+def test_resume_is_bit_exact(kind, tmp_path):
+    tr = make(kind)
+    tr.train(2)
+    path = tr.save(tmp_path / "ck.pt")
+    ref = tr.train(2)
+    other = make(kind)
+    other.load(path)
+    assert other.iteration == 2
+    out = other.train(2)
+    assert {k: v for k, v in out.items() if k != "sec"} == {k: v for k, v in ref.items() if k != "sec"}
+    sa, sb = snapshot(tr), snapshot(other)
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_checkpoint_of_another_preset_names_both(tmp_path):
+    X, y = data()
+    path = bt.CNNTrainer(MCFG, cfg(), X, y).save(tmp_path / "tiny.pt")
+    small = ModelConfig.preset("small")
+    Xs = torch.zeros(4, 1, *small.spec_shape)
+    tr = bt.CNNTrainer(small, bt.BaselineConfig.preset("small", progress=False), Xs, y[:4])
+    with pytest.raises(CheckpointMismatchError) as e:
+        tr.load(path)
+    msg = str(e.value)
+    assert "ModelConfig" in msg and "spec_shape: checkpoint=(16, 8) current=(64, 32)" in msg
+    assert "preset 'tiny'" in msg and "preset 'small'" in msg
+
+
+def test_checkpoint_of_another_trainer_kind_is_refused(tmp_path):
+    path = make("cnn").save(tmp_path / "cnn.pt")
+    with pytest.raises(CheckpointMismatchError, match="cnn_baseline.*supervised_biggan"):
+        make("supervised").load(path)
+
+
+def test_nan_loss_stops_before_the_step(monkeypatch):
+    tr = make("unsupervised")
+    before = snapshot(tr)
+    monkeypatch.setattr(bt, "hinge_d_loss", lambda real, fake: real.mean() * float("nan"))
+    with pytest.raises(NonFiniteLossError, match="'d'.*phase D"):
+        tr.step()
+    params = {f"{n}.{k}" for n, net in tr.nets.items() for k, _ in net.named_parameters()}
+    assert not changed(before, tr) & params  # (SN power-iteration vectors do move in the forward)
+
+
+def test_jsonl_log_and_default_checkpoint(tmp_path):
+    X, y = data()
+    tr = bt.SupervisedGANTrainer(MCFG, cfg(ckpt_every=2), X, y, out_dir=tmp_path)
+    tr.train(2)
+    tr.close()
+    recs = [json.loads(ln) for ln in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [r["iter"] for r in recs] == [1, 2]
+    assert {"d", "d_real", "d_fake", "g", "sec"} <= set(recs[0])
+    assert (tmp_path / "supervised_biggan.pt").exists()
+
+
+def test_presets_match_model_presets_and_paper_lrs():
+    assert set(bt.BASELINE_PRESETS) == set(PRESETS)
+    p = bt.BaselineConfig.preset("paper")
+    assert (p.lr_g, p.lr_d, p.betas, p.batch_size) == (5e-5, 2e-4, (0.0, 0.999), 64)
+    with pytest.raises(KeyError, match="tiny"):
+        bt.BaselineConfig.preset("huge")
+
+
+def test_wrong_data_shape_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"\(N, 1, 16, 8\)"):
+        bt.UnsupervisedGANTrainer(MCFG, cfg(), torch.zeros(4, 1, 8, 8))
+
+
+def test_train_unsupervised_baseline_and_classifier(tmp_path):
+    X, y = data()
+    G, E = bt.train_unsupervised_baseline(MCFG, cfg(), X, gan_iters=1, enc_iters=1, out_dir=tmp_path)
+    assert (tmp_path / "gan" / "unsupervised_biggan.pt").exists() and (tmp_path / "encoder" / "ali_encoder.pt").exists()
+    clf = bt.train_latent_classifier(MCFG, cfg(), E, X[:10], y[:10], n_iters=2)
+    assert clf(X[:3]).shape == (3, MCFG.n_classes) and clf.features(X[:3]).shape == (3, MCFG.z_dim)
+
+
+def test_periodic_checkpoints_need_a_run_folder_only():
+    make("cnn", ckpt_every=1).train(2)  # no out_dir (protocol fits): no periodic checkpoint, no error
