@@ -1,0 +1,33 @@
+"""Generation metrics: the project's spoken-digit classifier, Inception Score and FID.
+
+Train the classifier once with ``python -m ggan_lib.metrics.train_classifier --data <folder>
+--out <ckpt>``, load it with :func:`load_classifier`, then score audio with
+:func:`compute_is_fid` or generated spectrograms (PGHI -> audio) with :func:`score_spectrograms`.
+"""
+from .classifier import (
+    CheckpointError,
+    ClassifierConfig,
+    DigitClassifier,
+    MelFrontEnd,
+    load_classifier,
+    save_classifier,
+)
+from .scores import (
+    FeatureStats,
+    NonFiniteSpectrogramError,
+    ScoreResult,
+    classifier_outputs,
+    compute_is_fid,
+    feature_statistics,
+    frechet_distance,
+    inception_score,
+    real_statistics,
+    score_spectrograms,
+)
+
+__all__ = [
+    "CheckpointError", "ClassifierConfig", "DigitClassifier", "MelFrontEnd", "load_classifier",
+    "save_classifier", "FeatureStats", "NonFiniteSpectrogramError", "ScoreResult",
+    "classifier_outputs", "compute_is_fid", "feature_statistics", "frechet_distance",
+    "inception_score", "real_statistics", "score_spectrograms",
+]

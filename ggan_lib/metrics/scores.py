@@ -1,0 +1,277 @@
+"""Inception Score and Frechet distance with the project's digit classifier (paper IV-B, design note 5).
+
+Generated spectrograms are first turned into audio with PGHI; the audio is what is scored, as in
+the paper. Scores are comparable within the project only (own classifier, not WaveGAN's); print
+real-train and real-test IS beside them, computed with the same `compute_is_fid`.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Callable, NamedTuple
+
+import numpy as np
+import scipy.linalg
+import torch
+from scipy.special import rel_entr
+from tqdm.auto import tqdm
+
+from .classifier import FEATURE_KINDS, DigitClassifier, as_audio_tensor
+
+
+class NonFiniteSpectrogramError(ValueError):
+    """Generated spectrograms hold NaN / inf, so they cannot be scored."""
+
+
+class FeatureStats(NamedTuple):
+    """Mean (D,) and covariance (D, D) of classifier features over n clips."""
+
+    mu: np.ndarray
+    sigma: np.ndarray
+    n: int
+
+
+@dataclass
+class ScoreResult:
+    """IS (mean, std over splits), FID (NaN without real statistics) and clip counts."""
+
+    is_mean: float
+    is_std: float
+    fid: float
+    n_scored: int
+    n_excluded: int = 0
+
+    def __str__(self) -> str:
+        """One-line summary, e.g. 'IS 7.12 +- 0.05, FID 25.3 (n=5000)'."""
+        bad = f", {self.n_excluded} excluded" if self.n_excluded else ""
+        return f"IS {self.is_mean:.2f} +- {self.is_std:.2f}, FID {self.fid:.2f} (n={self.n_scored}{bad})"
+
+
+def inception_score(probs, n_splits: int = 10, shuffle_seed: int | None = 0) -> tuple[float, float]:
+    """exp(E_x KL(p(y|x) || p(y))) per split of (N, C) class probabilities; (mean, std) over splits.
+
+    Rows are shuffled (fixed seed) before splitting: class-ordered input (real clips sorted by
+    digit, or a conditional generator run class by class) would otherwise make each split nearly
+    one class and the score nearly 1. shuffle_seed=None splits in the given order.
+    """
+    p = np.asarray(probs, dtype=np.float64)
+    if p.ndim != 2 or len(p) < n_splits:
+        raise ValueError(f"need (N, C) probabilities with N >= n_splits={n_splits}, got {p.shape}")
+    if not np.allclose(p.sum(1), 1.0, atol=1e-4) or (p < 0).any():
+        raise ValueError("rows of probs must be probability vectors (softmax outputs)")
+    if shuffle_seed is not None:
+        p = p[np.random.default_rng(shuffle_seed).permutation(len(p))]
+    scores = []
+    for part in np.array_split(p, n_splits):
+        p_y = part.mean(0, keepdims=True)  # marginal p(y) of this split
+        kl = rel_entr(part, p_y).sum(1)  # rel_entr(0, q) = 0: one-hot rows are fine
+        scores.append(np.exp(kl.mean()))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+def feature_statistics(features) -> FeatureStats:
+    """Mean and (unbiased) covariance of (N, D) features, in float64."""
+    f = np.asarray(features, dtype=np.float64)
+    if f.ndim != 2 or len(f) < 2:
+        raise ValueError(f"need (N, D) features with N >= 2, got {f.shape}")
+    return FeatureStats(f.mean(0), np.cov(f, rowvar=False).reshape(f.shape[1], f.shape[1]), len(f))
+
+
+def _sqrtm(a: np.ndarray) -> np.ndarray:
+    """scipy.linalg.sqrtm without the deprecated error estimate."""
+    return scipy.linalg.sqrtm(a)
+
+
+def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
+    """||mu1 - mu2||^2 + tr(S1 + S2 - 2 (S1 S2)^(1/2)) (the pytorch-fid / TTUR implementation)."""
+    mu1, mu2 = np.atleast_1d(mu1).astype(np.float64), np.atleast_1d(mu2).astype(np.float64)
+    s1, s2 = np.atleast_2d(sigma1).astype(np.float64), np.atleast_2d(sigma2).astype(np.float64)
+    if mu1.shape != mu2.shape or s1.shape != s2.shape or s1.shape != (mu1.size, mu1.size):
+        raise ValueError(f"shape mismatch: mu {mu1.shape} vs {mu2.shape}, sigma {s1.shape} vs {s2.shape}")
+    diff = mu1 - mu2
+    covmean = _sqrtm(s1 @ s2)
+    if not np.isfinite(covmean).all():
+        # singular product (e.g. fewer clips than feature dims): offset both diagonals, as TTUR does
+        warnings.warn(f"frechet_distance: singular covariance product; adding {eps} to the diagonals")
+        offset = np.eye(s1.shape[0]) * eps
+        covmean = _sqrtm((s1 + offset) @ (s2 + offset))
+    if np.iscomplexobj(covmean):
+        if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
+            imag = np.abs(covmean.imag).max()
+            raise ValueError(f"frechet_distance: imaginary component {imag:.3g} in sqrtm")
+        covmean = covmean.real
+    return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
+
+
+class _StatsAccumulator:
+    """Running sum and sum of outer products (float64), so 50k x 8,192 features are never stored."""
+
+    def __init__(self):
+        self.n, self.s, self.ss = 0, None, None
+
+    def add(self, f: torch.Tensor) -> None:
+        """Add a (B, D) batch of features."""
+        f = f.double()
+        if self.s is None:
+            self.s = torch.zeros(f.shape[1], dtype=torch.float64, device=f.device)
+            self.ss = torch.zeros(f.shape[1], f.shape[1], dtype=torch.float64, device=f.device)
+        self.n += len(f)
+        self.s += f.sum(0)
+        self.ss += f.T @ f
+
+    def stats(self) -> FeatureStats:
+        """Mean and unbiased covariance of everything added."""
+        if self.n < 2:
+            raise ValueError(f"need >= 2 clips for a covariance, got {self.n}")
+        mu = (self.s / self.n).cpu().numpy()
+        sigma = (self.ss.cpu().numpy() - self.n * np.outer(mu, mu)) / (self.n - 1)
+        return FeatureStats(mu, (sigma + sigma.T) / 2, self.n)
+
+
+def _audio_batches(audio, batch_size: int):
+    """Yield (B, L) slices of an audio array."""
+    for i in range(0, len(audio), batch_size):
+        yield audio[i:i + batch_size]
+
+
+def _to_device(x, device, first: int) -> torch.Tensor:
+    """float32 batch on `device`, refusing NaN / inf samples."""
+    x = as_audio_tensor(x, device)
+    if not torch.isfinite(x).all():
+        raise ValueError(f"audio clips {first}..{first + len(x) - 1} hold NaN / inf samples")
+    return x
+
+
+def _probs_and_features(classifier: DigitClassifier, x: torch.Tensor, feature_kind: str):
+    """Softmax probabilities (B, C) and `feature_kind` features (B, D) from one forward pass."""
+    if feature_kind not in FEATURE_KINDS:
+        raise ValueError(f"feature_kind {feature_kind!r} not in {FEATURE_KINDS}")
+    fmap = classifier.feature_map(x)  # (B, C, H', W')
+    logits = classifier.dense(fmap.flatten(1))
+    feats = {"penultimate": fmap.flatten(1), "spatial_mean": fmap.mean(dim=(2, 3)), "logits": logits}
+    return torch.softmax(logits.double(), 1), feats[feature_kind]
+
+
+@torch.no_grad()
+def classifier_outputs(audio, classifier: DigitClassifier, batch_size: int = 64, device="cpu",
+                       feature_kind: str = "penultimate",
+                       progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Softmax probabilities (N, C) and features (N, D) of audio (N, L), in batches on `device`."""
+    classifier.eval().to(device)
+    out, n = [], 0
+    for x in tqdm(_audio_batches(audio, batch_size), desc="classify", total=-(-len(audio) // batch_size),
+                  disable=not progress):
+        out.append(_probs_and_features(classifier, _to_device(x, device, n), feature_kind))
+        n += len(x)
+    return (torch.cat([p for p, _ in out]).cpu().numpy(),
+            torch.cat([f for _, f in out]).double().cpu().numpy())
+
+
+@torch.no_grad()
+def _probs_and_stats(batches, n_batches, classifier, device, feature_kind, progress, desc):
+    """Probabilities (N, C) and streamed FeatureStats of an iterable of (B, L) audio batches."""
+    classifier.eval().to(device)
+    probs, acc = [], _StatsAccumulator()
+    for x in tqdm(batches, desc=desc, total=n_batches, disable=not progress):
+        p, f = _probs_and_features(classifier, _to_device(x, device, acc.n), feature_kind)
+        probs.append(p.cpu())
+        acc.add(f)
+    return torch.cat(probs).numpy(), acc.stats()
+
+
+def real_statistics(real_audio, classifier: DigitClassifier, batch_size: int = 64, device="cpu",
+                    feature_kind: str = "penultimate", progress: bool = True) -> FeatureStats:
+    """FeatureStats of real audio, to compute once and reuse in compute_is_fid."""
+    n_batches = -(-len(real_audio) // batch_size)
+    return _probs_and_stats(_audio_batches(real_audio, batch_size), n_batches, classifier, device,
+                            feature_kind, progress, "real")[1]
+
+
+def _as_stats(real, classifier, batch_size, device, feature_kind, progress) -> FeatureStats | None:
+    """Accept None, FeatureStats, a (mu, sigma) pair or real audio (N, L)."""
+    if real is None or isinstance(real, FeatureStats):
+        return real
+    if isinstance(real, (tuple, list)) and len(real) == 2:
+        mu, sigma = (np.asarray(r, dtype=np.float64) for r in real)
+        return FeatureStats(mu, sigma, -1)
+    return real_statistics(real, classifier, batch_size, device, feature_kind, progress)
+
+
+def _score(batches, n_batches, real, classifier, batch_size, device, n_splits, feature_kind,
+           progress) -> ScoreResult:
+    """IS and FID of a stream of generated audio batches."""
+    probs, gen = _probs_and_stats(batches, n_batches, classifier, device, feature_kind, progress, "score")
+    is_mean, is_std = inception_score(probs, n_splits)
+    stats = _as_stats(real, classifier, batch_size, device, feature_kind, progress)
+    fid = float("nan")
+    if stats is not None:
+        if stats.mu.shape != gen.mu.shape:
+            raise ValueError(f"real statistics have {stats.mu.shape[0]} dims, '{feature_kind}' "
+                             f"features {gen.mu.shape[0]}: computed with another feature_kind?")
+        fid = frechet_distance(gen.mu, gen.sigma, stats.mu, stats.sigma)
+    return ScoreResult(is_mean, is_std, fid, len(probs))
+
+
+def compute_is_fid(generated_audio, real_audio_or_stats, classifier: DigitClassifier,
+                   batch_size: int = 64, device="cpu", n_splits: int = 10,
+                   feature_kind: str = "penultimate", progress: bool = True) -> ScoreResult:
+    """IS of audio (N, L) and its FID against real audio / FeatureStats / (mu, sigma), or NaN for None."""
+    n_batches = -(-len(generated_audio) // batch_size)
+    return _score(_audio_batches(generated_audio, batch_size), n_batches, real_audio_or_stats, classifier,
+                  batch_size, device, n_splits, feature_kind, progress)
+
+
+def nonfinite_mask(specs) -> np.ndarray:
+    """(N,) bool: True where a spectrogram (N, ..., H, W) holds any NaN / inf."""
+    x = specs.detach().cpu().numpy() if isinstance(specs, torch.Tensor) else np.asarray(specs)
+    return ~np.isfinite(x.reshape(len(x), -1)).all(1)
+
+
+def _default_to_audio(audio_cfg, n_gla: int) -> Callable:
+    """PGHI inversion of ggan_lib.pghi (imported lazily)."""
+    from ..audio import AudioConfig
+    from ..pghi import spectrogram_to_audio
+
+    cfg = audio_cfg or AudioConfig()
+    return lambda spec: spectrogram_to_audio(spec, cfg, n_gla=n_gla)
+
+
+def _pghi_batches(specs, to_audio: Callable, batch_size: int):
+    """Yield (B, L) float32 audio from (N, [1,] H, W) spectrograms; 50k clips never sit in memory."""
+    for i in range(0, len(specs), batch_size):
+        x = specs[i:i + batch_size]
+        x = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+        x = x[:, 0] if x.ndim == 4 and x.shape[1] == 1 else x  # (B, H, W)
+        yield np.asarray(to_audio(x), dtype=np.float32)
+
+
+def score_spectrograms(specs, real_audio_or_stats, classifier: DigitClassifier, *,
+                       on_nonfinite: str = "raise",
+                       batch_size: int = 64, device="cpu", n_splits: int = 10,
+                       feature_kind: str = "penultimate", audio_cfg=None, n_gla: int = 0,
+                       to_audio: Callable | None = None, progress: bool = True) -> ScoreResult:
+    """Score generated log-magnitude spectrograms: PGHI -> audio -> IS / FID, streamed in batches.
+
+    NaN / inf spectrograms are never scored: on_nonfinite='raise' raises NonFiniteSpectrogramError
+    naming how many, 'exclude' drops them with a warning (counted in ScoreResult.n_excluded).
+    `to_audio` replaces the PGHI inversion (a callable (B, H, W) -> (B, L)).
+    """
+    if on_nonfinite not in ("raise", "exclude"):
+        raise ValueError(f"on_nonfinite must be 'raise' or 'exclude', got {on_nonfinite!r}")
+    bad = nonfinite_mask(specs)
+    n_bad = int(bad.sum())
+    if n_bad and on_nonfinite == "raise":
+        raise NonFiniteSpectrogramError(f"{n_bad} of {len(bad)} spectrograms hold NaN / inf "
+                                        f"(first at index {int(np.argmax(bad))}); pass "
+                                        "on_nonfinite='exclude' to score the rest")
+    if n_bad:
+        warnings.warn(f"score_spectrograms: excluding {n_bad} of {len(bad)} spectrograms with NaN / inf")
+    keep = np.flatnonzero(~bad)
+    if len(keep) < n_splits:
+        raise NonFiniteSpectrogramError(f"only {len(keep)} finite spectrograms left, need >= {n_splits}")
+    good = specs[torch.as_tensor(keep)] if isinstance(specs, torch.Tensor) else np.asarray(specs)[keep]
+    batches = _pghi_batches(good, to_audio or _default_to_audio(audio_cfg, n_gla), batch_size)
+    result = _score(batches, -(-len(keep) // batch_size), real_audio_or_stats, classifier, batch_size,
+                    device, n_splits, feature_kind, progress)
+    result.n_excluded = n_bad
+    return result
