@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -57,12 +56,65 @@ def fsdd_dir() -> Path:
         + f". Set GGAN_FSDD_DIR or clone {FSDD_URL}.")
 
 
-def colab_setup() -> None:
-    """In Colab only: install the project and clone FSDD; elsewhere do nothing."""
-    if not in_colab():
-        return
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"git+{REPO_URL}"], check=True)
-    target = Path("/content/free-spoken-digit-dataset")
-    if not target.exists():
-        subprocess.run(["git", "clone", "--depth", "1", FSDD_URL, str(target)], check=True)
-    os.environ.setdefault("GGAN_FSDD_DIR", str(target / "recordings"))
+COLAB_SETUP = f"""# Colab set-up: clones the project and FSDD and installs the library, only when run in Colab.
+import sys
+if "google.colab" in sys.modules:
+    !git clone -q --depth 1 {REPO_URL} /content/ggan-book
+    !pip -q install -e /content/ggan-book
+    !git clone -q --depth 1 {FSDD_URL} /content/free-spoken-digit-dataset
+    sys.path.insert(0, "/content/ggan-book")"""
+"""The first code cell of every chapter (checked by tests/test_book.py)."""
+
+
+# --------------------------------------------------------------------------- Colab notebooks
+BOOK_DIR = REPO_ROOT / "book"
+COLAB_DIR = BOOK_DIR / "colab"
+
+
+def chapter_sources(book_dir: Path = BOOK_DIR) -> list[Path]:
+    """The chapters that are notebooks: book/NN_*.md files with a jupytext header."""
+    return sorted(p for p in book_dir.glob("[0-9][0-9]_*.md") if "jupytext:" in p.read_text()[:400])
+
+
+def colab_notebook(md_path: Path):
+    """The .ipynb (nbformat node, no outputs) that Colab opens for one MyST chapter."""
+    import jupytext
+
+    nb = jupytext.read(md_path)
+    nb.metadata.pop("jupytext", None)
+    nb.metadata["accelerator"] = "GPU"  # Colab: ask for a GPU runtime, so chapters use the paper size
+    nb.metadata["colab"] = {"provenance": [], "name": md_path.stem}
+    for i, cell in enumerate(nb.cells):  # stable ids, so regenerating changes nothing
+        cell["id"] = f"{md_path.stem[:2]}-{i:03d}"
+    return nb
+
+
+def sync_colab_notebooks(check: bool = False, book_dir: Path = BOOK_DIR,
+                         out_dir: Path = COLAB_DIR) -> list[str]:
+    """Write book/colab/<chapter>.ipynb for every chapter; with check=True only list stale ones."""
+    import nbformat
+
+    stale = []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for md in chapter_sources(book_dir):
+        target = out_dir / f"{md.stem}.ipynb"
+        text = nbformat.writes(colab_notebook(md)) + "\n"
+        if target.exists() and target.read_text() == text:
+            continue
+        stale.append(target.name)
+        if not check:
+            target.write_text(text)
+    return stale
+
+
+if __name__ == "__main__":  # python -m ggan_lib.book sync-colab [--check]
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Book helpers")
+    ap.add_argument("command", choices=["sync-colab"])
+    ap.add_argument("--check", action="store_true", help="fail if a Colab notebook is out of date")
+    args = ap.parse_args()
+    changed = sync_colab_notebooks(check=args.check)
+    if args.check and changed:
+        sys.exit(f"out of date (run python -m ggan_lib.book sync-colab): {', '.join(changed)}")
+    print("\n".join(changed) or "Colab notebooks up to date")
