@@ -1,0 +1,80 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Evaluate a checkpoint: IS / FID through PGHI audio, accuracy, real-train / real-test IS
+#
+# Papermill notebook, run by `python -m ggan_lib.reproduce` in its run folder (the cwd). Generated
+# spectrograms -> PGHI -> audio -> the project's classifier (paper IV-C); FID against real
+# training-split statistics. NaN spectrograms of a diverged generator are counted and reported, never
+# scored. A checkpoint of another preset or kind stops here with an error naming both. Writes
+# `result.json` last.
+
+# %% tags=["parameters"]
+checkpoint = "checkpoint.pt"  # a GGAN checkpoint.pt or a baseline gan/*_biggan.pt
+kind = "ggan"                 # "ggan", "supervised_biggan" or "unsupervised_biggan" (checked against the file)
+preset = "tiny"               # the preset the checkpoint must have been trained with
+data = "fsdd"                 # "fsdd", "sc09" or a folder of {digit}_{speaker}_{index}.wav files
+metric_classifier = "classifier.pt"  # IS / FID classifier (ggan_lib.metrics)
+n_clips = 20                  # generated clips scored (paper / WaveGAN: 50,000)
+n_real = 40                   # real training clips for the FID statistics and real-train IS (0: all)
+n_splits = 10                 # IS splits
+feature_kind = "spatial_mean"  # FID features: "penultimate", "spatial_mean" or "logits"
+on_nonfinite = "report"       # NaN spectrograms: "report" (no scores) or "exclude" (score the rest)
+seed = 0                      # latent codes and the real-clip subset
+device = "cpu"                # "cpu", "cuda"
+threads = 0                   # torch CPU threads (0: torch's default)
+progress = True               # progress bars
+
+# %%
+import time
+from pathlib import Path
+
+from ggan_lib import reproduce as rp
+from ggan_lib.evaluation import ggan_accuracy
+from ggan_lib.metrics import load_classifier, real_statistics
+
+PARAMS = rp.params_from(globals(), "evaluate")
+rp.set_threads(threads)
+out, t0 = Path.cwd(), time.time()
+
+# %%
+gen = rp.load_generator(checkpoint, preset, kind)  # CheckpointMismatchError names both sides
+clf = load_classifier(metric_classifier, device=device)
+print(f"{gen.kind} from {gen.path}; classifier test accuracy {clf.test_accuracy}")
+
+# %% [markdown]
+# ## Real audio: FID statistics and the real-train / real-test IS of Table I
+
+# %%
+train_waves, _ = rp.load_waves(data, "train", n_real, seed)
+test_waves, _ = rp.load_waves(data, "test", 0, seed)
+stats = real_statistics(train_waves, clf, device=device, feature_kind=feature_kind, progress=progress)
+score = dict(feature_kind=feature_kind, n_splits=n_splits, device=device)
+real_train = rp.score_real(train_waves, None, clf, **score)
+real_test = rp.score_real(test_waves, stats, clf, **score)
+print(f"real train IS {real_train['is']:.2f}, real test IS {real_test['is']:.2f} (FID {real_test['fid']:.2f})")
+
+# %% [markdown]
+# ## Generated audio
+
+# %%
+specs = gen.sample(n_clips, seed, device=device)
+generated = rp.score_generated(specs, stats, clf, preset=preset, on_nonfinite=on_nonfinite, progress=progress,
+                               **score)
+print(generated)
+
+# %%
+acc = None
+if gen.kind == "ggan":  # the GGAN's own classification path Cx(F(D(x_test)))
+    X_test, y_test = rp.load_spectrograms(data, "test", preset)
+    acc = ggan_accuracy(gen.net, X_test, y_test, device=device)
+rp.write_result(out, "evaluate", PARAMS, {"generated": generated, "real_train": real_train,
+                                         "real_test": real_test, "accuracy": acc}, wall_s=time.time() - t0)

@@ -1,0 +1,215 @@
+"""The papermill runner end to end on `tiny`: Tables I and II from a synthetic digit folder, resume, failures."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from ggan_lib import reproduce as rp
+from ggan_lib.checkpoint import CheckpointMismatchError
+
+from conftest import write_tone  # tests/ is on sys.path (rootdir conftest)
+
+pytestmark = pytest.mark.slow  # ~1-2 minutes: every notebook really runs in a kernel
+
+FRACTION = 0.05
+COMMON = ["--preset", "tiny", "--fractions", str(FRACTION), "--draws", "2", "--threads", "1", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    """A 10-digit x 2-speaker tone folder (takes 0, 1 test; 5, 6 train) and a private spectrogram cache."""
+    root = tmp_path_factory.mktemp("reproduce")
+    digits = root / "digits"
+    for d in range(10):
+        for s, speaker in enumerate(("alice", "bob")):
+            for take in (0, 1, 5, 6):
+                write_tone(digits / f"{d}_{speaker}_{take}.wav", 200 + 60 * d + 7 * s + take)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GGAN_CACHE_DIR", str(root / "cache"))  # kernels inherit it: never the repo's .cache
+        yield {"root": root, "digits": digits, "out": root / "out"}
+
+
+def _argv(env, table: int, *extra: str) -> list[str]:
+    return ["--table", str(table), "--data", str(env["digits"]), "--out", str(env["out"]), *COMMON, *extra]
+
+
+@pytest.fixture(scope="module")
+def tables(env):
+    """Table II then Table I (which reuses Table II's unsupervised and 5 % draw-0 GGAN runs)."""
+    assert rp.main(_argv(env, 2)) == 0
+    assert rp.main(_argv(env, 1)) == 0
+    return env["out"]
+
+
+def _counting_execute(monkeypatch) -> list[str]:
+    """Replace rp.execute by a wrapper that records which runs really execute."""
+    calls, real = [], rp.execute
+
+    def wrapped(run, out, **kw):
+        calls.append(run.name)
+        return real(run, out, **kw)
+    monkeypatch.setattr(rp, "execute", wrapped)
+    return calls
+
+
+def test_notebooks_declare_exactly_the_runner_parameters():
+    """Every notebook's `parameters` cell holds NOTEBOOK_PARAMS, and the .ipynb matches its jupytext source."""
+    import jupytext
+    import papermill as pm
+    for name, params in rp.NOTEBOOK_PARAMS.items():
+        ipynb = rp.NOTEBOOKS_DIR / f"{name}.ipynb"
+        assert tuple(pm.inspect_notebook(str(ipynb))) == params, name
+        src = jupytext.read(rp.NOTEBOOKS_DIR / f"{name}.py")
+        code = lambda nb: [c.source for c in nb.cells if c.cell_type == "code"]
+        assert code(src) == code(nbformat.read(ipynb, 4)), f"{name}.ipynb is stale: rerun jupytext --to ipynb"
+
+
+def test_plan_and_paper_figures(env):
+    """Table II plans CNN / 100 % CNN / unsupervised / GGAN per draw; Table I shares two of them; paper data."""
+    o = rp.options(rp.parse_args(_argv(env, 2)))
+    t2, t1 = rp.plan(2, o), rp.plan(1, o)
+    assert [r.name for r in t2] == ["cnn_f5", "cnn_f100", "unsupervised", "ggan_f5_d0", "ggan_f5_d1"]
+    shared = {r.name: r.params for r in t1}
+    assert shared["unsupervised"] == t2[2].params and shared["ggan_f5_d0"] == t2[3].params
+    assert rp.PAPER_TABLE1["GGAN"] == (7.24, 0.05, 25.75, 0.1)
+    assert rp.PAPER_TABLE2[0.05]["GGAN"] == (92, 0.87) and rp.PAPER_TABLE2[1.0]["CNN"][0] == 96.2
+    with pytest.raises(ValueError, match="iters"):
+        rp.Run("x", "train_ggan", {**t2[3].params, "iters": 1, "typo": 2})
+
+
+def test_table2_end_to_end(tables):
+    """table2.csv / .md: one row per fraction + 100 %, ours beside the paper's, n = draws."""
+    df = pd.read_csv(tables / "table2.csv")
+    assert df["fraction"].tolist() == [FRACTION, 1.0]
+    for meth in rp.TABLE2_METHODS:
+        for col in ("mean", "std", "n", "paper mean", "paper std"):
+            assert f"{meth} {col}" in df.columns
+    first = df.iloc[0]
+    assert first["CNN n"] == first["Unsupervised GAN n"] == first["GGAN n"] == 2
+    assert 0 <= first["GGAN mean"] <= 100 and first["GGAN paper mean"] == 92
+    assert df.iloc[1]["CNN n"] == 1 and df.iloc[1]["CNN paper mean"] == 96.2
+    md = (tables / "table2.md").read_text()
+    assert "GGAN (paper, SC09)" in md and "92.00 ± 0.87" in md and "100 %" in md
+    res = json.loads((tables / "runs" / "ggan_f5_d1" / "result.json").read_text())
+    assert res["params"]["draw"] == 1 and (tables / "runs" / "ggan_f5_d1" / "checkpoint.pt").exists()
+    assert (tables / "runs" / "ggan_f5_d1" / "train_ggan.ipynb").exists()  # executed copy beside the result
+
+
+def test_table1_end_to_end(tables):
+    """table1.csv / .md: every model of the paper's Table I, ours measured where we train it."""
+    df = pd.read_csv(tables / "table1.csv").set_index("model")
+    assert list(df.index) == list(rp.PAPER_TABLE1)
+    assert {"is_mean", "is_std", "fid", "paper_is_mean", "paper_is_std", "paper_fid_mean"} <= set(df.columns)
+    for model in ("Real (Train Data)", "Real (Test Data)", "Supervised BigGAN", "Unsupervised BigGAN", "GGAN"):
+        assert math.isfinite(df.loc[model, "is_mean"]), model
+    for model in ("Supervised BigGAN", "Unsupervised BigGAN", "GGAN"):
+        assert math.isfinite(df.loc[model, "fid"]), model
+    assert math.isnan(df.loc["TiFGAN", "is_mean"]) and df.loc["TiFGAN", "paper_is_mean"] == 5.97
+    assert "7.24 ± 0.05" in (tables / "table1.md").read_text()
+    man = json.loads((tables / "manifest.json").read_text())["tables"]
+    assert set(man) == {"1", "2"}
+    one = man["1"]
+    assert one["git_commit"] and one["machine"] and one["date"] and "--table 1" in one["command"]
+    status = {r["name"]: r["status"] for r in one["runs"]}
+    assert status["unsupervised"] == status["ggan_f5_d0"] == "skipped"  # shared with Table II
+    assert status["eval_ggan_f5_d0"] == "done"
+    assert all(r["wall_s"] > 0 for r in one["runs"])  # skipped runs keep the wall time of the run that did it
+
+
+def test_second_invocation_redoes_nothing(tables, env, monkeypatch):
+    """Both tables again: no notebook executes, no result.json changes."""
+    stamps = {p: p.stat().st_mtime_ns for p in tables.glob("runs/*/result.json")}
+    calls = _counting_execute(monkeypatch)
+    assert rp.main(_argv(env, 2)) == 0 and rp.main(_argv(env, 1)) == 0
+    assert calls == []
+    assert {p: p.stat().st_mtime_ns for p in tables.glob("runs/*/result.json")} == stamps
+
+
+def test_killed_run_resumes_only_what_is_missing(tables, env, monkeypatch):
+    """A run killed before its result.json (or one with other parameters) is redone; the others are not."""
+    (tables / "runs" / "ggan_f5_d1" / "result.json").unlink()  # as if killed mid-notebook
+    calls = _counting_execute(monkeypatch)
+    assert rp.main(_argv(env, 2)) == 0
+    assert calls == ["ggan_f5_d1"]
+    calls.clear()
+    assert rp.main(_argv(env, 2, "--iters", "cnn=4")) == 0  # only the CNN runs use cnn iterations
+    assert calls == ["cnn_f5", "cnn_f100"]
+
+
+def test_failing_notebook_reports_notebook_and_cell(env, tmp_path, capsys):
+    """A missing data folder: exit 1, the notebook path, cell index and source, the error; the batch stops."""
+    argv = ["--table", "2", "--data", str(tmp_path / "no_such_folder"), "--out", str(tmp_path / "out"), *COMMON]
+    assert rp.main(argv) == 1
+    err = capsys.readouterr()
+    text = err.out + err.err
+    assert "train_baseline.ipynb failed in cell" in text and "DatasetNotFoundError" in text
+    assert "rp.load_spectrograms" in text  # the failing cell's source head
+    runs = json.loads((tmp_path / "out" / "manifest.json").read_text())["tables"]["2"]["runs"]
+    assert [r["status"] for r in runs] == ["failed"]  # stopped without --keep-going
+    assert not (tmp_path / "out" / "runs" / "cnn_f5" / "result.json").exists()
+
+
+def test_keep_going_blocks_dependants(env, tmp_path):
+    """With --keep-going a failed run's evaluations are blocked, not run."""
+    clf = tmp_path / "missing_classifier.pt"
+    o = rp.options(rp.parse_args(["--table", "1", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "o"),
+                                  "--metric-classifier", str(clf), *COMMON]))
+    runs = [r for r in rp.plan(1, o) if r.name in ("supervised", "eval_supervised")]
+    recs = rp.run_all(runs, o.out, keep_going=True, progress=False, log=lambda *_: None)
+    assert [r.status for r in recs] == ["failed", "blocked"]
+
+
+def test_mismatched_checkpoint_names_both(tables, tmp_path):
+    """The evaluate notebook with a tiny GGAN checkpoint but preset 'small': a clear error naming both."""
+    ckpt = tables / "runs" / "ggan_f5_d0" / "checkpoint.pt"
+    with pytest.raises(CheckpointMismatchError) as e:
+        rp.load_generator(ckpt, "small", "ggan")
+    msg = str(e.value)
+    assert str(ckpt) in msg and "preset 'tiny'" in msg and "preset 'small'" in msg and "spec_shape" in msg
+    with pytest.raises(CheckpointMismatchError, match="'ggan' checkpoint, but the evaluation expects 'supervised"):
+        rp.load_generator(ckpt, "tiny", "supervised_biggan")
+    with pytest.raises(FileNotFoundError, match="not found"):
+        rp.load_generator(tmp_path / "nope.pt", "tiny")
+    ev = json.loads((tables / "runs" / "eval_ggan_f5_d0" / "result.json").read_text())["params"]
+    run = rp.Run("eval_mismatch", "evaluate", {**ev, "preset": "small"})
+    rec = rp.execute(run, tmp_path, progress=False)
+    assert rec.status == "failed"
+    assert "evaluate.ipynb failed in cell" in rec.error and "CheckpointMismatchError" in rec.error
+    assert "preset 'tiny'" in rec.error and "preset 'small'" in rec.error
+
+
+def test_nan_spectrograms_are_reported_not_scored():
+    """A diverged generator's NaN spectrograms: counted, a note, NaN scores (the classifier is never called)."""
+    specs = torch.zeros(12, 1, 16, 8)
+    specs[3, 0, 2, 2] = float("nan")
+    out = rp.score_generated(specs, None, classifier=None, preset="tiny", feature_kind="spatial_mean")
+    assert out["n_nonfinite"] == 1 and "NaN" in out["note"]
+    assert all(np.isnan(out[k]) for k in ("is", "is_std", "fid"))
+    df = pd.DataFrame([out])  # the note reaches the table's note column
+    assert df["note"][0].startswith("1/12")
+
+
+def test_diverged_generator_end_to_end(tables, tmp_path):
+    """evaluate on a GGAN whose G weights are NaN: the run finishes, every clip counted non-finite, no
+    scores, and Table I shows the note instead of a number."""
+    from ggan_lib.checkpoint import load_checkpoint, save_checkpoint
+    state = load_checkpoint(tables / "runs" / "ggan_f5_d0" / "checkpoint.pt")
+    for sd, prefix in ((state["nets"], "G."), (state["ema_G"], "")):
+        for k, v in sd.items():
+            if k.startswith(prefix) and v.is_floating_point():
+                v.fill_(float("nan"))
+    bad = save_checkpoint(tmp_path / "diverged.pt", state)
+    ev = json.loads((tables / "runs" / "eval_ggan_f5_d0" / "result.json").read_text())["params"]
+    run = rp.Run("eval_ggan_f5_d0", "evaluate", {**ev, "checkpoint": str(bad)})
+    assert rp.execute(run, tmp_path, progress=False).status == "done"
+    gen = json.loads((tmp_path / "runs" / run.name / "result.json").read_text())["metrics"]["generated"]
+    assert gen["n_nonfinite"] == gen["n_generated"] == ev["n_clips"] and math.isnan(gen["is"])
+    row = rp.table1(tmp_path, [run]).set_index("model").loc["GGAN"]
+    assert math.isnan(row["is_mean"]) and "NaN" in row["note"]
