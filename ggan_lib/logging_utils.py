@@ -33,6 +33,19 @@ class MetricLogger:
             for k, v in metrics.items():
                 self._tb.add_scalar(k, float(v), int(iteration))
 
+    def log_media(self, iteration: int, images: dict | None = None, audio: dict | None = None,
+                  sample_rate: int = 16000) -> None:
+        """Images {tag: (H, W, C) array} and audio {tag: (L,) array} to TensorBoard (no-op without it)."""
+        if self._tb is None:
+            return
+        import numpy as np
+        for tag, img in (images or {}).items():
+            self._tb.add_image(tag, np.asarray(img), int(iteration), dataformats="HWC")
+        for tag, wave in (audio or {}).items():
+            w = np.asarray(wave, dtype=np.float32).reshape(1, -1)
+            self._tb.add_audio(tag, w, int(iteration), sample_rate=sample_rate)
+        self._tb.flush()
+
     def truncate_after(self, iteration: int) -> None:
         """Drop records with iter > iteration (a resumed run rewrites what the lost run logged later)."""
         if not self.path.exists():

@@ -1,5 +1,10 @@
 """Command line for Algorithm 1: ``python -m ggan_lib.train --preset small --iters 2000``.
 
+Monitoring (ggan_lib.monitor; on by default for small / paper): ``--eval-every 200 --eval-clips 200
+--best-by fid --stop-after-no-improvement 10`` scores fixed latent codes (IS / FID with the project's
+classifier through PGHI audio, accuracy on held-out labelled clips), writes snapshots/ and keeps
+best.pt beside checkpoint.pt in --out.
+
 Multi-GPU (the paper used 2): ``torchrun --nproc_per_node 2 -m ggan_lib.train --preset paper``;
 each rank takes batch/world samples and gradients are averaged over ranks (see Trainer).
 """
@@ -11,11 +16,15 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.distributed as dist
 
 from ggan_lib.config import ModelConfig
-from ggan_lib.trainer import RUNTIME_FIELDS, TrainConfig, Trainer
+from ggan_lib.trainer import RUNTIME_FIELDS, TrainConfig, Trainer, resolve_device
+
+DEFAULT_CLASSIFIER = Path(__file__).resolve().parents[1] / "models" / "metric_classifier_fsdd.pt"
+EVAL_EVERY = {"paper": 2000, "small": 200, "tiny": 0}  # default --eval-every per preset
 
 
 def synthetic_data(model_cfg: ModelConfig, n: int = 64, n_labelled: int = 16, seed: int = 0):
@@ -36,6 +45,78 @@ def fsdd_data(model_cfg: ModelConfig, fraction: float, label_seed: int, root: st
     idx = torch.from_numpy(labelled_subset(y, fraction, label_seed))
     # Pldata is a subset of Pdata here (section III-B): X keeps the labelled clips too
     return X, X[idx], y[idx]
+
+
+def fsdd_validation(model_cfg: ModelConfig, fraction: float, label_seed: int, root: str | None, n_val: int):
+    """A held-out labelled set for monitoring: n_val training-split clips outside the labelled subset, stratified.
+
+    Their audio stays in the unlabelled pool X (as every training clip does); their labels are used only to
+    measure Cx(F(D(x))) during training, never in a loss.
+    """
+    from ggan_lib.audio import AudioConfig
+    from ggan_lib.data import DigitFolder, labelled_subset
+    ds = DigitFolder(root, split="train", cfg=AudioConfig(spec_shape=tuple(model_cfg.spec_shape)), progress=False)
+    X, y = ds.as_tensors()
+    _, rest = labelled_subset(y, fraction, label_seed, rest=True)
+    pick = rest[labelled_subset(y[rest], min(1.0, n_val / len(rest)), label_seed + 1000)]
+    return X[pick], y[pick]
+
+
+def build_monitor(a: argparse.Namespace, model_cfg: ModelConfig, device, out: Path):
+    """The Monitor of the --eval-* options (None when --eval-every is 0): classifier, real statistics, held-out set."""
+    from ggan_lib.audio import AudioConfig
+    from ggan_lib.monitor import Monitor, MonitorConfig
+    every = a.eval_every if a.eval_every is not None else EVAL_EVERY[a.preset]
+    if not every:
+        return None
+    clf, stats, X_val, y_val = None, None, None, None
+    if Path(a.metric_classifier).exists():
+        from ggan_lib.metrics import load_classifier
+        clf = load_classifier(a.metric_classifier, device=device)
+    else:
+        print(f"[train] no metric classifier at {a.metric_classifier}: no IS / FID during training", file=sys.stderr)
+    if a.data == "fsdd":
+        X_val, y_val = fsdd_validation(model_cfg, a.label_fraction, a.label_seed, a.fsdd_dir, a.val_size)
+        if clf is not None:
+            stats = _real_train_stats(a, clf, device, tuple(model_cfg.spec_shape))
+    best_by = a.best_by or ("fid" if stats is not None else "is" if clf is not None else
+                            "acc" if X_val is not None else "none")
+    cfg = MonitorConfig(every=every, n_clips=a.eval_clips, feature_kind=a.eval_feature, best_by=best_by,
+                        patience=a.stop_after_no_improvement)
+    return Monitor(cfg, clf, stats, X_val, y_val, audio_cfg=AudioConfig(spec_shape=tuple(model_cfg.spec_shape)),
+                   out_dir=out, device=device)
+
+
+def _real_train_stats(a: argparse.Namespace, clf, device, spec_shape: tuple[int, int]):
+    """Classifier statistics of n_real real training-split clips, cached under .cache/monitor.
+
+    --fid-reference raw: the recordings themselves (the paper's reference); round-trip: the same clips sent
+    through the model's spectrogram resolution and PGHI, i.e. the best audio this front end can give, so the
+    FID measures what the generator controls (at 64 x 32 the front end alone costs a large FID).
+    """
+    import hashlib
+
+    from ggan_lib.audio import AudioConfig
+    from ggan_lib.data import default_fsdd_dir, repo_root
+    from ggan_lib.metrics.train_classifier import load_digit_folder
+    from ggan_lib.monitor import real_audio_statistics
+    from ggan_lib.pghi import spectrogram_to_audio
+    folder = Path(a.fsdd_dir) if a.fsdd_dir else default_fsdd_dir()
+    st = Path(a.metric_classifier).stat()
+    kind = a.fid_reference if a.fid_reference != "auto" else \
+        ("raw" if tuple(spec_shape) == AudioConfig().spec_shape else "round-trip")
+    ref = kind if kind == "raw" else f"round-trip{spec_shape}"
+    key = hashlib.sha1(f"{folder.resolve()}|{a.n_real}|{a.eval_feature}|{st.st_size}|{st.st_mtime_ns}|{ref}".encode())
+    cache = repo_root() / ".cache" / "monitor" / f"real_train_{key.hexdigest()[:12]}.npz"
+    waves = None
+    if not cache.exists():
+        waves, _ = load_digit_folder(folder, "train", progress=False)
+        waves = waves[np.random.default_rng(0).permutation(len(waves))[:a.n_real]]
+        if kind == "round-trip":
+            acfg = AudioConfig(spec_shape=spec_shape)
+            from ggan_lib.audio import audio_to_spectrogram
+            waves = spectrogram_to_audio(audio_to_spectrogram(waves, acfg), acfg)
+    return real_audio_statistics(clf, waves, a.eval_feature, cache=cache, device=device)
 
 
 def _bool(s: str) -> bool:
@@ -63,6 +144,24 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=None,
                    help="torch CPU threads (on a shared machine 1 can be ~10x faster than oversubscribed 2)")
     p.add_argument("--batch", dest="batch_size", type=int, default=None, help="alias of --batch-size")
+    m = p.add_argument_group("monitoring (ggan_lib.monitor)")
+    m.add_argument("--eval-every", type=int, default=None,
+                   help=f"evaluate every N iterations, 0 = never (preset default: {EVAL_EVERY})")
+    m.add_argument("--eval-clips", type=int, default=200, help="fixed latent codes scored for IS / FID")
+    m.add_argument("--eval-feature", default="spatial_mean", choices=["spatial_mean", "penultimate", "logits"],
+                   help="classifier features for the FID during training")
+    m.add_argument("--best-by", default=None, choices=["fid", "is", "acc", "none"],
+                   help="criterion of best.pt (default: fid, else is, else acc, whichever can be measured)")
+    m.add_argument("--stop-after-no-improvement", type=int, default=0, metavar="K",
+                   help="stop after K evaluations without a better best-by value (0: never)")
+    m.add_argument("--metric-classifier", default=str(DEFAULT_CLASSIFIER), help="IS / FID classifier checkpoint")
+    m.add_argument("--val-size", type=int, default=300, help="held-out labelled training clips for eval/acc")
+    m.add_argument("--n-real", type=int, default=1000, help="real training clips for the FID statistics")
+    m.add_argument("--fid-reference", default="auto", choices=["auto", "raw", "round-trip"],
+                   help="FID against the recordings (raw) or against them sent through the model's "
+                        "spectrogram resolution + PGHI (round-trip: what the generator can reach); "
+                        "auto: raw at 256 x 128, round-trip below (measured at 64 x 32: the front end "
+                        "alone costs ~160 FID against raw audio, more than the generator's own error)")
     return p.parse_args(argv)
 
 
@@ -93,6 +192,8 @@ def main(argv=None) -> int:
         X, Xl, yl = synthetic_data(mcfg)
     else:
         X, Xl, yl = fsdd_data(mcfg, a.label_fraction, a.label_seed, a.fsdd_dir, progress=True)
+    device = resolve_device(overrides.get("device", TrainConfig.preset(a.preset).device))
+    monitor = build_monitor(a, mcfg, device, out)  # on every rank: all apply the same best / stopping rule
     resume = a.resume
     if resume == "auto":
         resume = str(out / "checkpoint.pt") if (out / "checkpoint.pt").exists() else None
@@ -102,9 +203,9 @@ def main(argv=None) -> int:
             raise SystemExit(f"--resume keeps the checkpoint's TrainConfig; cannot change {fixed} "
                              f"(only {sorted(RUNTIME_FIELDS)})")
         runtime = dict(overrides)
-        trainer = Trainer.resume(resume, X, Xl, yl, train_overrides=runtime, out_dir=out)
+        trainer = Trainer.resume(resume, X, Xl, yl, train_overrides=runtime, out_dir=out, monitor=monitor)
     else:
-        trainer = Trainer(mcfg, TrainConfig.preset(a.preset, **overrides), X, Xl, yl, out_dir=out)
+        trainer = Trainer(mcfg, TrainConfig.preset(a.preset, **overrides), X, Xl, yl, out_dir=out, monitor=monitor)
     if trainer.rank == 0:
         print(f"[train] preset={a.preset} data={a.data} X={tuple(X.shape)} labelled={len(Xl)} "
               f"device={trainer.device} amp={trainer.amp} world={trainer.world} from iteration {trainer.iteration}",
@@ -117,6 +218,9 @@ def main(argv=None) -> int:
     if trainer.rank == 0:
         print(f"[train] iteration {trainer.iteration}: " + " ".join(f"{k}={last[k]:.4f}" for k in
               ("d1", "d2", "df", "ecg", "fc") if k in last) + f"; checkpoint {path}", file=sys.stderr)
+        if monitor is not None and monitor.best_iter is not None:
+            print(f"[train] best.pt: eval/{monitor.cfg.best_by}={monitor.best:.4f} at iteration {monitor.best_iter}",
+                  file=sys.stderr)
     if dist.is_initialized():
         dist.destroy_process_group()
     return 0

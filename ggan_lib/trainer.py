@@ -19,6 +19,9 @@ trainable parameters per forward, but here every phase backpropagates through ne
 not own (requires_grad toggled off) and calls some networks several times per step. Averaged
 gradients + identical initial state keep the ranks bit-identical (tests/test_ddp.py). What stays
 per rank: BatchNorm batch statistics (sync_bn=True for SyncBatchNorm on CUDA) and eq. 5's batch sums.
+
+Watching a run: ``Trainer(..., monitor=Monitor(...))`` (ggan_lib.monitor) evaluates every N iterations
+(IS / FID through PGHI audio, held-out accuracy, snapshots) and keeps ``best.pt`` beside ``checkpoint.pt``.
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 import torch
 import torch.distributed as dist
@@ -41,6 +44,9 @@ from torch import nn
 from ggan_lib import checkpoint as ckpt
 from ggan_lib import losses as L  # called as L.name so tests can monkeypatch a loss
 from ggan_lib.logging_utils import MetricLogger, read_log  # noqa: F401  (read_log re-exported for notebooks)
+
+if TYPE_CHECKING:
+    from ggan_lib.monitor import Monitor
 
 NETS = ("E", "Ce", "G", "D", "Dp", "D2", "F", "Cx", "Df")
 PHASES = ("D1", "D2", "Df", "ECG", "FC")
@@ -153,8 +159,10 @@ class Trainer:
     """Trains a GGAN with Algorithm 1 on in-memory tensors; ``.step()`` runs one iteration."""
 
     def __init__(self, model_cfg, train_cfg: TrainConfig, X: torch.Tensor, Xl: torch.Tensor,
-                 yl: torch.Tensor, *, model: nn.Module | None = None, out_dir: str | os.PathLike | None = None):
-        """model_cfg: ModelConfig; X (N, 1, H, W) unlabelled in [-1, 1]; Xl (Nl, 1, H, W), yl (Nl,) labelled."""
+                 yl: torch.Tensor, *, model: nn.Module | None = None, out_dir: str | os.PathLike | None = None,
+                 monitor: "Monitor | None" = None):
+        """model_cfg: ModelConfig; X (N, 1, H, W) unlabelled in [-1, 1]; Xl (Nl, 1, H, W), yl (Nl,) labelled;
+        monitor: periodic evaluation, snapshots and best.pt (ggan_lib.monitor)."""
         self.mcfg, self.cfg = model_cfg, train_cfg
         self.rank, self.world = _rank_world()
         if train_cfg.batch_size % self.world:
@@ -193,6 +201,8 @@ class Trainer:
                        if self.out_dir is not None and self.rank == 0 else None)
         for net in self.nets.values():
             net.requires_grad_(False)
+        self.monitor = monitor
+        self.last_eval: dict[str, float] = {}  # the latest evaluation's scalars (progress bar, notebooks)
 
     # ---------------------------------------------------------------- data
     def _set_data(self, X, Xl, yl) -> None:
@@ -393,18 +403,65 @@ class Trainer:
         out["sec"] = time.perf_counter() - t0
         if self.logger is not None and self.iteration % self.cfg.log_every == 0:
             self.logger.log(self.iteration, out)
-        if self.cfg.ckpt_every and self.iteration % self.cfg.ckpt_every == 0:
-            self.save()
+        due = self.monitor is not None and self.monitor.due(self.iteration)
+        if self.cfg.ckpt_every and self.iteration % self.cfg.ckpt_every == 0 and not (due and self.out_dir):
+            self.save()  # (an evaluation saves the latest itself)
+        if due:
+            out.update(self.evaluate())
         return out
 
+    def evaluate(self) -> dict[str, float]:
+        """Run the monitor now: log its scalars and media, save checkpoint.pt and, on a new best, best.pt.
+
+        Rank 0 evaluates; under torchrun the record is broadcast so every rank applies the same best
+        and early-stopping rule and takes part in the (collective) saves.
+        """
+        if self.monitor is None:
+            raise ValueError("evaluate() needs a Trainer built with monitor=Monitor(...)")
+        rec = self.monitor.evaluate(self) if self.rank == 0 else None
+        if self.world > 1:
+            box = [rec]
+            dist.broadcast_object_list(box, src=0)
+            rec = box[0]
+        improved = self.monitor.update(self.iteration, rec)
+        self.last_eval = rec
+        if self.logger is not None:
+            self.logger.log(self.iteration, rec)
+            self.logger.log_media(self.iteration, *self.monitor.snapshot_media(self.iteration))
+        if self.out_dir is not None:
+            self.save()  # the latest is never older than best.pt, so a resume cannot lose a better best
+            if improved:
+                self.save_best(rec)
+        return rec
+
+    def save_best(self, rec: dict[str, float]) -> Path | None:
+        """Atomically write out_dir/best.pt (a full, resumable checkpoint plus the evaluation) and best.json."""
+        state = self.state_dict()
+        if self.rank != 0:
+            return None
+        path = ckpt.save_checkpoint(self.out_dir / "best.pt", {**state, "eval": rec})
+        self.monitor.write_best_record(self.iteration, rec, path)
+        return path
+
     def train(self, n_iters: int) -> dict[str, float]:
-        """Run n_iters iterations with a tqdm bar (losses in the postfix); returns the last step's dict."""
+        """Run n_iters iterations with a tqdm bar (losses and the latest IS / FID / accuracy in the postfix);
+        stops early when the monitor's --stop-after-no-improvement patience runs out; returns the last step's dict."""
         from tqdm.auto import tqdm  # notebook widget in Jupyter, text bar elsewhere
         out: dict[str, float] = {}
         bar = tqdm(range(n_iters), desc="GGAN", disable=not self.cfg.progress or self.rank != 0)
         for _ in bar:
             out = self.step()
-            bar.set_postfix({k: f"{out[k]:.3f}" for k in ("d1", "d2", "df", "ecg", "fc", "mg")}, refresh=False)
+            post = {k: f"{out[k]:.3f}" for k in ("d1", "d2", "df", "ecg", "fc", "mg")}
+            if self.last_eval:
+                from ggan_lib.monitor import postfix
+                post.update(postfix(self.last_eval))
+            bar.set_postfix(post, refresh=False)
+            if self.monitor is not None and self.monitor.should_stop:
+                if self.rank == 0:
+                    print(f"[train] early stop at iteration {self.iteration}: {self.monitor.bad_evals} evaluations "
+                          f"without a better eval/{self.monitor.cfg.best_by} than {self.monitor.best} "
+                          f"(iteration {self.monitor.best_iter})")
+                break
         return out
 
     @torch.no_grad()
@@ -418,10 +475,14 @@ class Trainer:
             be.copy_(bf)  # BN running stats and SN vectors follow G
 
     @torch.no_grad()
-    def sample(self, n: int, c: torch.Tensor | None = None, use_ema: bool = True, seed: int = 0) -> torch.Tensor:
-        """n spectrograms x_hat = G(E(z, c)) (EMA G by default, eval mode) for classes c (default 0..n-1 mod n_classes)."""
-        g = torch.Generator(device=self.device).manual_seed(seed)
-        z = torch.randn(n, self.mcfg.z_dim, generator=g, device=self.device)
+    def sample(self, n: int, c: torch.Tensor | None = None, use_ema: bool = True, seed: int = 0,
+               z: torch.Tensor | None = None) -> torch.Tensor:
+        """n spectrograms x_hat = G(E(z, c)) (EMA G by default, eval mode) for classes c (default 0..n-1 mod n_classes);
+        z (n, z_dim) given, or drawn from N(0, I) with its own generator seeded ``seed``."""
+        if z is None:
+            g = torch.Generator(device=self.device).manual_seed(seed)
+            z = torch.randn(n, self.mcfg.z_dim, generator=g, device=self.device)
+        z = z.to(self.device, torch.float32)
         c = torch.arange(n, device=self.device) % self.mcfg.n_classes if c is None else c.to(self.device)
         G = self.ema_G if (use_ema and self.ema_G is not None) else self.nets["G"]
         self._modes.clear()  # modes are set again by the next phase
@@ -466,6 +527,7 @@ class Trainer:
             "opts": {n: p.opt.state_dict() for n, p in self.phases.items()},
             "rng": ckpt.rng_state(),
             "data_rng": gens,
+            **({"monitor": self.monitor.state_dict()} if self.monitor is not None else {}),
         }
 
     def load_state_dict(self, state: dict[str, Any], path: Any = "<state>") -> None:
@@ -487,6 +549,8 @@ class Trainer:
                           "the data/noise streams restart from the seed")
         self.iteration = int(state["iteration"])
         self.g_forward_calls = int(state["g_forward_calls"])
+        if self.monitor is not None and "monitor" in state:
+            self.monitor.load_state_dict(state["monitor"])
         if self.logger is not None:
             self.logger.truncate_after(self.iteration)
 
@@ -509,13 +573,13 @@ class Trainer:
 
     @classmethod
     def resume(cls, path: str | os.PathLike, X, Xl, yl, *, train_overrides: dict[str, Any] | None = None,
-               out_dir: str | os.PathLike | None = None) -> "Trainer":
+               out_dir: str | os.PathLike | None = None, monitor: "Monitor | None" = None) -> "Trainer":
         """A Trainer rebuilt from a checkpoint's own configs (runtime fields overridable) and its state."""
         from ggan_lib.config import ModelConfig
         state = ckpt.load_checkpoint(path)
         mcfg = ModelConfig.from_json(state["model_cfg"])
         tcfg = TrainConfig.from_dict(json.loads(state["train_cfg"])).replace(**(train_overrides or {}))
-        tr = cls(mcfg, tcfg, X, Xl, yl, out_dir=out_dir)
+        tr = cls(mcfg, tcfg, X, Xl, yl, out_dir=out_dir, monitor=monitor)
         tr.load(path)
         return tr
 

@@ -1,0 +1,122 @@
+"""Shipped and exported GGANs: weights-only loading, clear mismatch errors, the card, the shipped model's accuracy."""
+import json
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from ggan_lib import pretrained as P
+from ggan_lib.checkpoint import CheckpointMismatchError
+from ggan_lib.config import ModelConfig
+from ggan_lib.trainer import TrainConfig, Trainer
+
+MCFG = ModelConfig.preset("tiny")
+SHIPPED = P.MODELS_DIR / "ggan_fsdd_small.pt"
+FSDD_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "fsdd" / "recordings"
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One intra-op thread on a shared 2-core box."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def data(n=24, nl=8, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.rand(n, 1, *MCFG.spec_shape, generator=g) * 2 - 1
+    return X, X[:nl], torch.arange(nl) % MCFG.n_classes
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """A tiny trainer after 2 iterations, its training checkpoint and its export."""
+    d = tmp_path_factory.mktemp("export")
+    torch.set_num_threads(1)
+    tr = Trainer(MCFG, TrainConfig.preset("tiny", progress=False, tensorboard=False), *data(), out_dir=d)
+    tr.train(2)
+    ck = tr.save()
+    out = P.export_checkpoint(ck, d / "tiny.pt", "tiny-test", {"command": "pytest"})
+    return tr, ck, out
+
+
+def test_export_is_small_weights_only_and_loads_the_ema_generator(exported):
+    tr, ck, out = exported
+    raw = torch.load(out, weights_only=True)
+    assert raw["format"] == P.FORMAT and "opts" not in raw and "rng" not in raw
+    assert out.stat().st_size < 0.6 * ck.stat().st_size  # no optimiser state, no RNG
+    pm = P.load_pretrained(out)
+    assert pm.model_cfg == MCFG and pm.train_cfg == tr.cfg and not pm.model.training
+    for k, v in tr.ema_G.state_dict().items():
+        assert torch.equal(pm.model.G.state_dict()[k], v)
+    for n in ("D", "F", "Cx", "E"):
+        for k, v in getattr(tr.model, n).state_dict().items():
+            assert torch.equal(getattr(pm.model, n).state_dict()[k], v)
+    # same spectrograms as the trainer's EMA sampler, same classifier outputs
+    assert torch.allclose(pm.sample(6, seed=3), tr.sample(6, seed=3), atol=1e-6)
+    x = data()[0][:5]
+    tr.model.eval()
+    with torch.no_grad():
+        assert torch.allclose(pm.classify(x), tr.model.Cx(tr.model.F(tr.model.D(x))), atol=1e-6)
+    card = json.loads(P.card_path(out).read_text())
+    assert card["sha256"] == P.sha256(out) and card["command"] == "pytest" and "CC BY-SA 4.0" in card["licence"]
+
+
+def test_mismatches_give_clear_errors(exported, tmp_path):
+    _, ck, out = exported
+    with pytest.raises(CheckpointMismatchError, match=r"ch: checkpoint=2 current=16"):
+        P.load_pretrained(out, expect_model_cfg=ModelConfig.preset("tiny", ch=16))
+    with pytest.raises(CheckpointMismatchError, match="export it with"):
+        P.load_pretrained(ck)  # a training checkpoint, not an export
+    raw = torch.load(out, weights_only=True)
+    key = next(k for k in raw["nets"] if k.startswith("Cx.") and k.endswith("weight"))
+    raw["nets"][key] = torch.zeros(3, 3)
+    bad = tmp_path / "bad.pt"
+    torch.save(raw, bad)
+    with pytest.raises(CheckpointMismatchError, match=rf"{key}: checkpoint \(3, 3\) vs current"):
+        P.load_pretrained(bad)
+    raw["model_cfg"] = json.dumps({**json.loads(raw["model_cfg"]), "new_field": 1})
+    torch.save(raw, bad)
+    with pytest.raises(CheckpointMismatchError, match="new_field"):
+        P.load_pretrained(bad)
+    (tmp_path / "card.pt").write_bytes(out.read_bytes())
+    P.write_card(tmp_path / "card.pt", {"sha256": "0" * 64})
+    with pytest.raises(CheckpointMismatchError, match="SHA-256"):
+        P.load_pretrained(tmp_path / "card.pt")
+    with pytest.raises(KeyError, match="ggan-fsdd-small"):
+        P.load_pretrained("no-such-model")
+
+
+def test_from_scratch_flag_trains_the_same_recipe(monkeypatch):
+    import ggan_lib.train as T
+    small = ModelConfig.preset("small")
+    g = torch.Generator().manual_seed(0)
+    X = torch.rand(16, 1, *small.spec_shape, generator=g) * 2 - 1
+    monkeypatch.setattr(T, "fsdd_data", lambda cfg, *a: (X, X[:10], torch.arange(10)))
+    pm = P.load_or_train(from_scratch=True, iters=1, progress=False)
+    assert pm.model_cfg == small and pm.sample(2).shape == (2, 1, *small.spec_shape)
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="models/ggan_fsdd_small.pt not shipped yet")
+def test_shipped_model_loads_fast_and_keeps_its_recorded_accuracy(spec_cache):
+    from ggan_lib.audio import AudioConfig
+    from ggan_lib.data import DigitFolder
+    assert SHIPPED.stat().st_size <= 10e6
+    t0 = time.perf_counter()
+    pm = P.load_pretrained("ggan-fsdd-small", expect_model_cfg=ModelConfig.preset("small"))
+    assert time.perf_counter() - t0 < 10
+    card = pm.card
+    for k in ("command", "model_cfg", "train_cfg", "metrics", "measured", "licence", "sha256", "iteration"):
+        assert k in card, k
+    assert "CC BY-SA 4.0" in card["licence"] and "FSDD" in card["licence"]
+    for k in ("test_accuracy", "is", "fid", "real_test_is"):
+        assert isinstance(pm.metrics[k], float), k
+    ds = DigitFolder(FSDD_DIR, split="test", cfg=AudioConfig(spec_shape=pm.model_cfg.spec_shape),
+                     cache_dir=spec_cache, progress=False)
+    X, y = ds.as_tensors()
+    assert len(y) == pm.metrics["n_test"] == 250
+    acc = float((pm.classify(X).argmax(1) == y).float().mean())
+    assert acc == pytest.approx(pm.metrics["test_accuracy"], abs=0.02)
