@@ -1,4 +1,4 @@
-"""Shared fixtures for the data and audio tests: tiny audio folders, the FSDD subset, a local server."""
+"""Shared fixtures: one torch thread per test, tiny audio folders, the FSDD subset, a local server."""
 from __future__ import annotations
 
 import http.server
@@ -9,6 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One intra-op torch thread per test: bit-exact comparisons, no oversubscription on 2 cores."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
 
 FSDD_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "fsdd" / "recordings"
 

@@ -12,15 +12,6 @@ from ggan_lib.trainer import NonFiniteLossError
 MCFG = ModelConfig.preset("tiny")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: bit-exact comparisons, and no oversubscription on a shared 2-core box."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def cfg(**kw):
     return bt.BaselineConfig.preset("tiny", progress=False, **kw)
 

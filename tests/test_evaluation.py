@@ -8,22 +8,13 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from ggan_lib import evaluation as ev  # noqa: E402
-from ggan_lib.baseline_training import BaselineConfig, train_cnn, train_unsupervised_baseline  # noqa: E402
+from ggan_lib.baseline_training import BaselineConfig, train_unsupervised_baseline  # noqa: E402
 from ggan_lib.baselines import CNNBaseline  # noqa: E402
 from ggan_lib.config import ModelConfig  # noqa: E402
 from ggan_lib.networks import GGAN  # noqa: E402
 
 MCFG = ModelConfig.preset("tiny")
 BCFG = BaselineConfig.preset("tiny", progress=False)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: reproducible sums, and no oversubscription on a shared 2-core box."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def data(n=100, seed=0):

@@ -4,20 +4,11 @@ import pytest
 import torch
 
 from ggan_lib import explain, viz
-from ggan_lib import losses as L
 from ggan_lib.config import ModelConfig
 from ggan_lib.networks import GGAN
 from ggan_lib.trainer import TrainConfig, Trainer
 
 MCFG = ModelConfig.preset("tiny")
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def model():

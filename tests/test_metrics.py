@@ -10,7 +10,6 @@ from ggan_lib.metrics import (
     CheckpointError,
     ClassifierConfig,
     DigitClassifier,
-    FeatureStats,
     NonFiniteSpectrogramError,
     classifier_outputs,
     compute_is_fid,

@@ -16,15 +16,6 @@ SHIPPED = P.MODELS_DIR / "ggan_fsdd_small.pt"
 FSDD_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "fsdd" / "recordings"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread on a shared 2-core box."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def data(n=24, nl=8, seed=0):
     g = torch.Generator().manual_seed(seed)
     X = torch.rand(n, 1, *MCFG.spec_shape, generator=g) * 2 - 1

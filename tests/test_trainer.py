@@ -18,15 +18,6 @@ MCFG = ModelConfig.preset("tiny")
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: bit-exact comparisons, and no oversubscription on a shared 2-core box."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def data(n=24, nl=8, seed=0):
     g = torch.Generator().manual_seed(seed)
     X = torch.rand(n, 1, *MCFG.spec_shape, generator=g) * 2 - 1
