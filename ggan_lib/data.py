@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import warnings
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +29,7 @@ import torch
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
+from ggan_lib import atomic
 from .audio import AudioConfig, AudioError, audio_to_spectrogram, load_audio
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
@@ -200,18 +200,10 @@ def _read_cache(path: Path, names: list, cfg: AudioConfig):
 
 def _write_cache(path: Path, names: list, cfg: AudioConfig, specs, ok, reasons) -> None:
     """Write the cache atomically: a temporary file in the same folder, then os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     meta = json.dumps({"version": _CACHE_VERSION, "cfg": cfg.key(), "crc": _crc(specs)})
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, specs=specs, ok=ok, reasons=reasons.astype(str), names=np.array(names),
-                     meta=np.array(meta))
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the cache is shared like any build output
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic.atomic_write(path) as f:
+        np.savez(f, specs=specs, ok=ok, reasons=reasons.astype(str), names=np.array(names),
+                 meta=np.array(meta))
 
 
 def cached_spectrograms(paths: Sequence, root, cfg: AudioConfig = AudioConfig(), *,

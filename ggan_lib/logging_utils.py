@@ -7,6 +7,8 @@ import os
 from collections import defaultdict
 from pathlib import Path
 
+from ggan_lib import atomic
+
 
 class MetricLogger:
     """Appends ``{"iter": i, name: value, ...}`` lines to a JSONL file (and a TensorBoard run if available)."""
@@ -52,9 +54,7 @@ class MetricLogger:
             return
         lines = [ln for ln in self.path.read_text(encoding="utf-8").splitlines()
                  if ln.strip() and json.loads(ln)["iter"] <= iteration]
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text("".join(ln + "\n" for ln in lines), encoding="utf-8")
-        os.replace(tmp, self.path)
+        atomic.write_text(self.path, "".join(ln + "\n" for ln in lines))
 
     def close(self) -> None:
         """Flush and close the TensorBoard writer."""

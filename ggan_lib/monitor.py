@@ -23,7 +23,6 @@ import dataclasses
 import json
 import math
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from ggan_lib import atomic
 
 CRITERIA = {"fid": -1, "is": +1, "acc": +1, "none": 0}  # +1: higher is better
 EVAL_KEYS = ("is", "is_std", "fid", "acc", "class_agree", "spec_mean", "diversity", "nonfinite", "sec")
@@ -74,23 +75,6 @@ def is_improvement(value: float, best: float | None, best_by: str, min_delta: fl
     if sign == 0 or value is None or not math.isfinite(value):
         return False
     return best is None or sign * (value - best) > min_delta
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write text to a temporary file in the same folder, then os.replace (readers never see half a file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; these are records to read and ship
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 class Monitor:
@@ -242,7 +226,7 @@ class Monitor:
         """best.json beside best.pt: criterion, iteration, checkpoint path and the evaluation's scalars."""
         info = {"best_by": self.cfg.best_by, "iteration": iteration, "value": self.best, "checkpoint": path.name,
                 "metrics": {k: (v if math.isfinite(v) else None) for k, v in rec.items()}}
-        atomic_write_text(path.with_suffix(".json"), json.dumps(info, indent=1) + "\n")
+        atomic.write_text(path.with_suffix(".json"), json.dumps(info, indent=1) + "\n")
 
     def state_dict(self) -> dict[str, Any]:
         """Best value, its iteration and the count of evaluations without improvement (for exact resume)."""
@@ -278,10 +262,8 @@ def real_audio_statistics(classifier, waves: np.ndarray, feature_kind: str, *, c
         return FeatureStats(z["mu"], z["sigma"], int(z["n"]))
     stats = real_statistics(waves, classifier, device=device, feature_kind=feature_kind, progress=progress)
     if cache is not None:
-        Path(cache).parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(cache).with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez(tmp, mu=stats.mu, sigma=stats.sigma, n=stats.n)
-        os.replace(tmp, cache)
+        with atomic.atomic_write(cache) as fh:
+            np.savez(fh, mu=stats.mu, sigma=stats.sigma, n=stats.n)
     return stats
 
 

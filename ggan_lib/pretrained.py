@@ -23,7 +23,6 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ggan_lib import atomic
 from ggan_lib import checkpoint as ckpt
 from ggan_lib.checkpoint import CheckpointMismatchError
 
@@ -122,8 +122,7 @@ def read_card(path: str | os.PathLike) -> dict[str, Any]:
 
 def write_card(path: str | os.PathLike, card: dict[str, Any]) -> Path:
     """Atomically write the card beside the .pt."""
-    from ggan_lib.monitor import atomic_write_text
-    return atomic_write_text(card_path(path), json.dumps(card, indent=1, sort_keys=False) + "\n")
+    return atomic.write_text(card_path(path), json.dumps(card, indent=1, sort_keys=False) + "\n")
 
 
 # ---------------------------------------------------------------------- export / load
@@ -142,17 +141,7 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike, nam
                       card: dict[str, Any] | None = None) -> Path:
     """Training checkpoint -> models/<name>.pt (no optimiser state, G = EMA G) + card with its SHA-256."""
     state = ckpt.load_checkpoint(checkpoint)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    try:
-        torch.save(export_state(state, name), tmp)
-        os.chmod(tmp, 0o644)  # a file to ship: readable by all (mkstemp creates 0600)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    out = atomic.torch_save(export_state(state, name), out)
     card = {**(card or {}), "name": name, "file": out.name, "sha256": sha256(out),
             "size_mb": round(out.stat().st_size / 1e6, 2), "iteration": int(state["iteration"]),
             "model_cfg": json.loads(state["model_cfg"]), "train_cfg": json.loads(state["train_cfg"]),

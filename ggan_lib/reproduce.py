@@ -17,7 +17,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from ggan_lib import atomic
 from ggan_lib.data import repo_root
 
 NOTEBOOKS_DIR = repo_root() / "notebooks"
@@ -130,21 +130,8 @@ def _json_default(o: Any) -> Any:
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Write JSON to a temporary file in the same folder, then os.replace (never half a file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, indent=1, default=_json_default, allow_nan=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    """Write JSON atomically (never half a file): result.json is what marks a run as finished."""
+    return atomic.write_json(path, obj, indent=1, default=_json_default, allow_nan=True)
 
 
 def normalise(params: dict[str, Any]) -> dict[str, Any]:
@@ -614,16 +601,8 @@ def write_table(out: Path, table: int, runs: list[Run]) -> tuple[Path, Path]:
              2: "Table II: test accuracy (%) by labelled fraction, mean ± std over draws"}[table]
     csv_path, md_path = out / f"table{table}.csv", out / f"table{table}.md"
     for path, text in ((csv_path, df.to_csv(index=False)), (md_path, f"# {title}\n\n{md}\n")):
-        _atomic_write_text(path, text)
+        atomic.write_text(path, text)
     return csv_path, md_path
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    """Same-folder temporary file, then os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 # ------------------------------------------------------------------------------------ manifest

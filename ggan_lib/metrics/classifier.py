@@ -11,13 +11,14 @@ Checkpoints are plain dicts (tensors, numbers, strings, lists) so they load with
 """
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+
+from ggan_lib import atomic
 
 CHECKPOINT_FORMAT = "ggan_lib.metric_classifier/1"
 FEATURE_KINDS = ("penultimate", "spatial_mean", "logits")
@@ -158,18 +159,6 @@ class DigitClassifier(nn.Module):
         return self.logits(audio)
 
 
-def _atomic_torch_save(obj, path: Path) -> None:
-    """torch.save to a temporary file in the same folder, then os.replace (never a half-written file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def save_classifier(model: DigitClassifier, path, test_accuracy: float | None = None,
                     extra: dict | None = None) -> Path:
     """Save state_dict, settings, class names and test accuracy atomically; return the path."""
@@ -179,7 +168,7 @@ def save_classifier(model: DigitClassifier, path, test_accuracy: float | None = 
     ckpt = {"format": CHECKPOINT_FORMAT, "config": model.cfg.to_dict(), "state_dict": state,
             "class_names": list(model.class_names), "test_accuracy": acc, "extra": dict(extra or {})}
     path = Path(path)
-    _atomic_torch_save(ckpt, path)
+    atomic.torch_save(ckpt, path)
     return path
 
 
