@@ -14,9 +14,7 @@ written last and marks a finished run. Read it with
 from __future__ import annotations
 
 import argparse
-import csv
 import io
-import os
 import sys
 from pathlib import Path
 
@@ -26,7 +24,8 @@ from tqdm.auto import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 from ggan_lib.data import default_librispeech_dir  # noqa: E402
-from ggan_lib.download import DownloadError, fetch_archive, iter_tar  # noqa: E402
+from ggan_lib import atomic  # noqa: E402
+from ggan_lib.download import fetch_archive_for_script, iter_tar  # noqa: E402
 
 URL = "http://www.openslr.org/resources/12/train-clean-100.tar.gz"
 # sha256 of train-clean-100.tar.gz (6.3 GB) as pinned by torchaudio.datasets.LIBRISPEECH
@@ -139,13 +138,7 @@ def cut_clips(archive: Path, out: Path, chosen: dict, args) -> list[dict]:
 
 def write_labels(out: Path, rows: list[dict]) -> Path:
     """labels.csv, atomically (it marks a finished run)."""
-    path, tmp = out / "labels.csv", out / "labels.csv.tmp"
-    with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["path", "gender", "speaker", "sex", "source", "start"])
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(tmp, path)
-    return path
+    return atomic.write_csv(out / "labels.csv", rows, ["path", "gender", "speaker", "sex", "source", "start"])
 
 
 def main(argv=None) -> int:
@@ -155,14 +148,7 @@ def main(argv=None) -> int:
     if (out / "labels.csv").exists() and not args.force:
         print(f"[librispeech] {out}/labels.csv exists: already prepared (use --force to redo)")
         return 0
-    sha = None if args.sha256.lower() == "skip" else args.sha256
-    dl_dir = Path(args.download_dir) if args.download_dir else out.resolve().parent / "downloads"
-    try:
-        archive = fetch_archive(args.url, args.archive, sha, download_dir=dl_dir,
-                                progress=not args.no_progress)
-    except DownloadError as err:  # network or checksum trouble: a message, not a traceback
-        raise SystemExit(f"[librispeech] {err}\n[librispeech] (a re-published archive needs --sha256 "
-                         "<its sha256>; an interrupted download resumes when run again)")
+    archive = fetch_archive_for_script("librispeech", args, out)
     speakers = read_speakers_txt(archive, args.subset)
     chosen = choose_speakers(speakers, args.n_per_gender, args.seconds, args.seed)
     rows = cut_clips(archive, out, chosen, args)

@@ -12,7 +12,6 @@ its presence marks a finished run (re-running then does nothing unless --force).
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import shutil
 import sys
@@ -20,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 from ggan_lib.data import default_sc09_dir  # noqa: E402
-from ggan_lib.download import DownloadError, fetch_archive, iter_tar  # noqa: E402
+from ggan_lib import atomic  # noqa: E402
+from ggan_lib.download import fetch_archive_for_script, iter_tar  # noqa: E402
 
 URL = "http://download.tensorflow.org/data/speech_commands_v0.02.tar.gz"
 # sha256 of the official v0.02 tarball (2.3 GB), as pinned by torchaudio.datasets.SPEECHCOMMANDS
@@ -95,13 +95,7 @@ def split_staged(staging: Path, out: Path, lists: dict) -> list[dict]:
 
 def write_manifest(out: Path, rows: list[dict]) -> Path:
     """Write manifest.csv atomically (it marks a finished run)."""
-    path, tmp = out / "manifest.csv", out / "manifest.csv.tmp"
-    with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["split", "path", "digit", "word", "speaker", "source"])
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(tmp, path)
-    return path
+    return atomic.write_csv(out / "manifest.csv", rows, ["split", "path", "digit", "word", "speaker", "source"])
 
 
 def main(argv=None) -> int:
@@ -111,14 +105,7 @@ def main(argv=None) -> int:
     if (out / "manifest.csv").exists() and not args.force:
         print(f"[sc09] {out}/manifest.csv exists: already prepared (use --force to redo)")
         return 0
-    sha = None if args.sha256.lower() == "skip" else args.sha256
-    dl_dir = Path(args.download_dir) if args.download_dir else out.resolve().parent / "downloads"
-    try:
-        archive = fetch_archive(args.url, args.archive, sha, download_dir=dl_dir,
-                                progress=not args.no_progress)
-    except DownloadError as err:  # network or checksum trouble: a message, not a traceback
-        raise SystemExit(f"[sc09] {err}\n[sc09] (a re-published archive needs --sha256 "
-                         "<its sha256>; an interrupted download resumes when run again)")
+    archive = fetch_archive_for_script("sc09", args, out)
     staging = out / "_staging"
     lists = stage(archive, staging)
     rows = split_staged(staging, out, lists)

@@ -74,3 +74,14 @@ def torch_save(obj: Any, path: str | os.PathLike, *, durable: bool = False) -> P
     with atomic_write(path, "wb", durable=durable) as fh:
         torch.save(obj, fh)
     return Path(path)
+
+
+def write_csv(path: str | os.PathLike, rows: list[dict], fieldnames: list[str]) -> Path:
+    """Atomically write dict rows as CSV with a header; returns the path."""
+    import csv
+
+    with atomic_write(path, "w") as fh:
+        w = csv.DictWriter(fh, fieldnames=fieldnames)
+        w.writeheader()
+        w.writerows(rows)
+    return Path(path)

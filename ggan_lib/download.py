@@ -240,3 +240,16 @@ def fetch_archive(url: str | None, archive=None, sha256: str | None = None, *,
         raise DownloadError("neither a URL nor a local archive was given")
     name = Path(urllib.parse.urlparse(url).path).name or "download"
     return download(url, Path(download_dir) / name, sha256, progress=progress)
+
+
+def fetch_archive_for_script(tag: str, args, out: Path) -> Path:
+    """``fetch_archive`` for the data_scripts CLIs: their --url/--archive/--sha256/--download-dir
+    options, downloads beside ``out`` by default, and a message instead of a traceback on failure."""
+    sha = None if args.sha256.lower() == "skip" else args.sha256
+    dl_dir = Path(args.download_dir) if args.download_dir else out.resolve().parent / "downloads"
+    try:
+        return fetch_archive(args.url, args.archive, sha, download_dir=dl_dir,
+                             progress=not args.no_progress)
+    except DownloadError as err:  # network or checksum trouble: a message, not a traceback
+        raise SystemExit(f"[{tag}] {err}\n[{tag}] (a re-published archive needs --sha256 "
+                         "<its sha256>; an interrupted download resumes when run again)")
