@@ -37,15 +37,11 @@ def plot_spectrogram(spec, ax=None, title: str | None = None, colorbar: bool = F
     return ax
 
 
-def plot_spectrogram_grid(specs, titles: Sequence[str] | None = None, ncols: int = 5,
-                          size: float = 2.2, suptitle: str | None = None):
-    """Show a grid of spectrograms (N, [1,] H, W) with optional titles; returns the figure."""
-    import matplotlib.pyplot as plt
-
+def _fill_grid(fig, specs, titles: Sequence[str] | None, ncols: int, suptitle: str | None):
+    """Draw spectrograms (N, [1,] H, W) into a fresh grid of axes on ``fig``."""
     specs = _as_numpy(specs)
     n = len(specs)
-    nrows = max(1, int(np.ceil(n / ncols)))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * 0.8 * nrows), squeeze=False)
+    axes = fig.subplots(max(1, int(np.ceil(n / ncols))), ncols, squeeze=False)
     for i, ax in enumerate(axes.flat):
         if i < n:
             plot_spectrogram(specs[i], ax=ax, title=titles[i] if titles else None)
@@ -59,6 +55,20 @@ def plot_spectrogram_grid(specs, titles: Sequence[str] | None = None, ncols: int
         fig.suptitle(suptitle)
     fig.tight_layout()
     return fig
+
+
+def _grid_size(n: int, ncols: int, size: float) -> tuple:
+    """Figure size (inches) of a grid of n spectrograms."""
+    return (size * ncols, size * 0.8 * max(1, int(np.ceil(n / ncols))))
+
+
+def plot_spectrogram_grid(specs, titles: Sequence[str] | None = None, ncols: int = 5,
+                          size: float = 2.2, suptitle: str | None = None):
+    """Show a grid of spectrograms (N, [1,] H, W) with optional titles; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=_grid_size(len(specs), ncols, size))
+    return _fill_grid(fig, specs, titles, ncols, suptitle)
 
 
 def plot_curves(log: dict, keys: Sequence[str], ax=None, smooth: int = 1, xkey: str = "iter"):
@@ -189,23 +199,8 @@ def save_spectrogram_grid(specs, path, titles: Sequence[str] | None = None, ncol
     """Write a grid of spectrograms (N, [1,] H, W) to an image file without pyplot (safe in training loops)."""
     from matplotlib.figure import Figure
 
-    specs = _as_numpy(specs)
-    n = len(specs)
-    nrows = max(1, int(np.ceil(n / ncols)))
-    fig = Figure(figsize=(size * ncols, size * 0.8 * nrows))
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        if i < n:
-            plot_spectrogram(specs[i], ax=ax, title=titles[i] if titles else None)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.set_xlabel("")
-            ax.set_ylabel("")
-        else:
-            ax.axis("off")
-    if suptitle:
-        fig.suptitle(suptitle)
-    fig.tight_layout()
+    fig = Figure(figsize=_grid_size(len(specs), ncols, size))
+    _fill_grid(fig, specs, titles, ncols, suptitle)
     fig.savefig(path, dpi=72)
     return path
 
