@@ -70,7 +70,7 @@ def built_book() -> Path:
     prep = subprocess.run([sys.executable, str(ROOT / "data_scripts" / "prepare_offline.py")],
                           cwd=ROOT, env=env, capture_output=True, text=True)
     assert prep.returncode == 0, f"offline data preparation failed:\n{(prep.stdout + prep.stderr)[-4000:]}"
-    proc = subprocess.run([str(jb), "build", str(ROOT), "--warningiserror", "--keep-going"],
+    proc = subprocess.run([str(jb), "build", str(ROOT), "--all", "--warningiserror", "--keep-going"],
                           cwd=ROOT, env=env, capture_output=True, text=True)
     log.write_text(proc.stdout + proc.stderr)
     assert proc.returncode == 0, f"book build failed (log: {log}):\n{(proc.stdout + proc.stderr)[-6000:]}"
