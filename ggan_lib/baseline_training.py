@@ -10,7 +10,6 @@ without updating running statistics (as in trainer.Trainer).
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
@@ -27,7 +26,7 @@ from ggan_lib import checkpoint as ckpt
 from ggan_lib.baselines import (ALIEncoder, ALIJointDiscriminator, CNNBaseline, ConditionalGenerator,
                                 LatentClassifier, ProjectionDiscriminator, UnconditionalDiscriminator,
                                 UnconditionalGenerator)
-from ggan_lib.config import PRESETS, ModelConfig
+from ggan_lib.config import PRESETS, ModelConfig, PresetConfig
 from ggan_lib.logging_utils import MetricLogger
 from ggan_lib.trainer import NonFiniteLossError, Phase, resolve_device
 
@@ -36,7 +35,7 @@ RUNTIME_FIELDS = frozenset({"device", "log_every", "ckpt_every", "progress", "te
 
 
 @dataclass(frozen=True)
-class BaselineConfig:
+class BaselineConfig(PresetConfig):
     """Training settings of every baseline; Appendix A/B where the paper gives them, else stated choices."""
 
     batch_size: int = 64                        # m for every loop (BigGAN, Appendix C: 64)
@@ -70,26 +69,6 @@ class BaselineConfig:
             raise ValueError(f"need batch_size >= 2, k_disc >= 1, enc_k_disc >= 1, got "
                              f"{self.batch_size}, {self.k_disc}, {self.enc_k_disc}")
 
-    def replace(self, **overrides: Any) -> "BaselineConfig":
-        """A copy with some fields changed."""
-        return dataclasses.replace(self, **overrides)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "BaselineConfig":
-        """Inverse of to_dict."""
-        return cls(**d)
-
-    @classmethod
-    def preset(cls, name: str, **overrides: Any) -> "BaselineConfig":
-        """'paper', 'small' or 'tiny' (matching ModelConfig's presets), with overrides."""
-        if name not in BASELINE_PRESETS:
-            raise KeyError(f"unknown preset {name!r}; choose from {sorted(BASELINE_PRESETS)}")
-        return BASELINE_PRESETS[name].replace(**overrides)
-
 
 BASELINE_PRESETS = {
     "paper": BaselineConfig(log_every=50, ckpt_every=5000),
@@ -97,6 +76,7 @@ BASELINE_PRESETS = {
                             log_every=10, ckpt_every=500),
     "tiny": BaselineConfig(batch_size=4, gan_iters=3, enc_iters=3, cnn_iters=5, clf_iters=5),
 }
+BaselineConfig._PRESETS = BASELINE_PRESETS
 
 
 def _check_data(name: str, X: torch.Tensor, cfg: ModelConfig) -> None:

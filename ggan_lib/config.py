@@ -8,7 +8,7 @@ import dataclasses
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 # BigGAN's channel multipliers for a D trunk with six down blocks (Table XIV: 1, 1, 2, 4, 8, 16 x ch).
 _D_MULTS = (1, 1, 2, 4, 8, 16)
@@ -23,8 +23,40 @@ def _tuplify(value: Any) -> Any:
     return value
 
 
+class PresetConfig:
+    """replace / to_dict / from_dict / preset for the project's frozen config dataclasses.
+
+    A subclass sets ``_PRESETS`` (name -> instance) after its preset table is defined.
+    """
+
+    _PRESETS: ClassVar[dict[str, Any]] = {}
+
+    def replace(self, **overrides: Any):
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **overrides)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (JSON-serialisable) of every field."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]):
+        """Inverse of to_dict (lists become tuples; unknown keys are an error)."""
+        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise KeyError(f"unknown {cls.__name__} fields {sorted(unknown)}")
+        return cls(**{k: _tuplify(v) for k, v in d.items()})
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any):
+        """A named preset ('paper', 'small', 'tiny') with optional field overrides."""
+        if name not in cls._PRESETS:
+            raise KeyError(f"unknown preset {name!r}; choose from {sorted(cls._PRESETS)}")
+        return cls._PRESETS[name].replace(**overrides) if overrides else cls._PRESETS[name]
+
+
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(PresetConfig):
     """Every architectural choice of the GGAN networks and baselines; the paper's values by default."""
 
     # --- sizes (Appendix C) ---
@@ -138,38 +170,14 @@ class ModelConfig:
         """Width of d = D(x): the last D block's channels after global sum pooling (256 in the paper)."""
         return self.d_widths[-1]
 
-    def replace(self, **overrides: Any) -> "ModelConfig":
-        """A copy with some fields changed (validated again)."""
-        return dataclasses.replace(self, **overrides)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict (JSON-serialisable) of every field."""
-        return dataclasses.asdict(self)
-
     def to_json(self) -> str:
         """JSON string of to_dict()."""
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "ModelConfig":
-        """Inverse of to_dict (lists become tuples; unknown keys are an error)."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise KeyError(f"unknown ModelConfig fields {sorted(unknown)}")
-        return cls(**{k: _tuplify(v) for k, v in d.items()})
-
-    @classmethod
     def from_json(cls, s: str) -> "ModelConfig":
         """Inverse of to_json."""
         return cls.from_dict(json.loads(s))
-
-    @classmethod
-    def preset(cls, name: str, **overrides: Any) -> "ModelConfig":
-        """A named preset ('paper', 'small', 'tiny') with optional field overrides."""
-        if name not in PRESETS:
-            raise KeyError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}")
-        return PRESETS[name].replace(**overrides) if overrides else PRESETS[name]
 
 
 PRESETS: dict[str, ModelConfig] = {
@@ -183,3 +191,4 @@ PRESETS: dict[str, ModelConfig] = {
     "tiny": ModelConfig(spec_shape=(16, 8), ch=2, g_channels=(16, 8, 4), d_channels=(4, 16),
                         g_attn=(8,), d_attn=(8,), z_dim=16, mlp_hidden=16, f_hidden=32, df_hidden=16),
 }
+ModelConfig._PRESETS = PRESETS

@@ -26,7 +26,6 @@ Watching a run: ``Trainer(..., monitor=Monitor(...))`` (ggan_lib.monitor) evalua
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 import math
 import os
@@ -42,6 +41,7 @@ import torch.distributed as dist
 from torch import nn
 
 from ggan_lib import checkpoint as ckpt
+from ggan_lib.config import PresetConfig
 from ggan_lib import losses as L  # called as L.name so tests can monkeypatch a loss
 from ggan_lib.logging_utils import MetricLogger, read_log  # noqa: F401  (read_log re-exported for notebooks)
 
@@ -56,7 +56,7 @@ RUNTIME_FIELDS = frozenset({"device", "compile", "channels_last", "log_every", "
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(PresetConfig):
     """Algorithm 1's training settings; Appendix C and BigGAN defaults."""
 
     batch_size: int = 64                        # m, global over all ranks (Appendix C: 64 on 2 GPUs)
@@ -90,34 +90,13 @@ class TrainConfig:
         if self.batch_size < 2 or self.k_disc < 1:
             raise ValueError(f"need batch_size >= 2 and k_disc >= 1, got {self.batch_size}, {self.k_disc}")
 
-    def replace(self, **overrides: Any) -> "TrainConfig":
-        """A copy with some fields changed."""
-        return dataclasses.replace(self, **overrides)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
-        """Inverse of to_dict."""
-        d = dict(d)
-        d["betas"] = tuple(d["betas"])
-        return cls(**d)
-
-    @classmethod
-    def preset(cls, name: str, **overrides: Any) -> "TrainConfig":
-        """'paper', 'small' or 'tiny' (matching ModelConfig's presets), with overrides."""
-        if name not in TRAIN_PRESETS:
-            raise KeyError(f"unknown preset {name!r}; choose from {sorted(TRAIN_PRESETS)}")
-        return TRAIN_PRESETS[name].replace(**overrides)
-
 
 TRAIN_PRESETS = {
     "paper": TrainConfig(channels_last=True, log_every=50, ckpt_every=5000),
     "small": TrainConfig(batch_size=16, log_every=10, ckpt_every=500),
     "tiny": TrainConfig(batch_size=4, log_every=1, ckpt_every=0, ema_decay=0.9),
 }
+TrainConfig._PRESETS = TRAIN_PRESETS
 
 
 class NonFiniteLossError(RuntimeError):
