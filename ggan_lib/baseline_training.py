@@ -191,6 +191,14 @@ class BaselineTrainer:
         """One iteration (subclasses)."""
         raise NotImplementedError
 
+    def _adversarial_step(self, d_phase: str, g_phase: str, k: int) -> dict[str, float]:
+        """k steps of the discriminator phase (their losses averaged), then one of the other phase."""
+        t0 = time.perf_counter()
+        ds = [self._run(self.phases[d_phase]) for _ in range(k)]
+        out = {name: sum(d[name] for d in ds) / k for name in ds[0]}
+        out.update(self._run(self.phases[g_phase]))
+        return self._finish_step(out, t0)
+
     def _finish_step(self, out: dict[str, float], t0: float) -> dict[str, float]:
         """Count, log, checkpoint."""
         self.iteration += 1
@@ -307,11 +315,7 @@ class SupervisedGANTrainer(BaselineTrainer):
 
     def step(self) -> dict[str, float]:
         """k D steps, then one G step."""
-        t0 = time.perf_counter()
-        ds = [self._run(self.phases["D"]) for _ in range(self.cfg.k_disc)]
-        out = {k: sum(d[k] for d in ds) / len(ds) for k in ds[0]}
-        out.update(self._run(self.phases["G"]))
-        return self._finish_step(out, t0)
+        return self._adversarial_step("D", "G", self.cfg.k_disc)
 
     @torch.no_grad()
     def sample(self, n: int, c: torch.Tensor | None = None, seed: int = 0) -> torch.Tensor:
@@ -430,11 +434,7 @@ class ALIEncoderTrainer(BaselineTrainer):
 
     def step(self) -> dict[str, float]:
         """enc_k_disc joint-D steps, then one encoder step."""
-        t0 = time.perf_counter()
-        ds = [self._run(self.phases["Dxz"]) for _ in range(self.cfg.enc_k_disc)]
-        out = {k: sum(d[k] for d in ds) / len(ds) for k in ds[0]}
-        out.update(self._run(self.phases["E"]))
-        return self._finish_step(out, t0)
+        return self._adversarial_step("Dxz", "E", self.cfg.enc_k_disc)
 
     @property
     def encoder(self) -> nn.Module:
