@@ -15,6 +15,7 @@ import json
 import math
 import os
 import platform
+import socket
 import subprocess
 import sys
 import time
@@ -414,7 +415,8 @@ class RunRecord:
 
     name: str
     notebook: str
-    status: str                 # 'done', 'skipped' (already finished), 'failed', 'blocked' (a need failed)
+    status: str                 # 'done', 'skipped' (already finished), 'failed', 'blocked' (a need failed),
+                                # 'elsewhere' (claimed by another runner working on the same --out)
     wall_s: float = 0.0         # seconds of the notebook run (for a skipped run: when it was done)
     error: str = ""
     executed: str = ""          # the executed notebook's path
@@ -468,29 +470,112 @@ def execute(run: Run, out: Path, *, progress: bool = True, kernel: str = "python
     return RunRecord(run.name, run.notebook, "done", wall, executed=str(executed))
 
 
+CLAIM = ".claim"  # in a run folder while a runner executes it: {"pid", "host", "started"}
+
+
+def _claim_owner_alive(info: dict[str, Any]) -> bool:
+    """True unless the claim was made on this host by a process that no longer exists."""
+    if info.get("host") != socket.gethostname():
+        return True  # another machine sharing the folder: trust its claim
+    try:
+        os.kill(int(info.get("pid", -1)), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError, OverflowError):
+        return True
+    return True
+
+
+def claim_run(run_dir: Path) -> bool:
+    """Claim run_dir for this process (O_EXCL create of .claim); a stale claim (dead process) is taken over.
+
+    Several runners started on the same --out share the work this way: each takes the next
+    unclaimed run (e.g. one per GPU, or one per CPU core with --threads 1)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / CLAIM
+    me = {"pid": os.getpid(), "host": socket.gethostname(),
+          "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                info = json.loads(path.read_text() or "{}")
+            except (OSError, json.JSONDecodeError):
+                return False  # being written right now: a live claim
+            if info.get("pid") == os.getpid() and info.get("host") == me["host"]:
+                return True
+            if _claim_owner_alive(info):
+                return False
+            path.unlink(missing_ok=True)  # stale: its runner was killed; take the run over
+            continue
+        with os.fdopen(fd, "w") as f:
+            json.dump(me, f)
+        return True
+    return False
+
+
+def release_run(run_dir: Path) -> None:
+    """Drop this process's claim on run_dir."""
+    (run_dir / CLAIM).unlink(missing_ok=True)
+
+
+def claimed_elsewhere(run_dir: Path) -> bool:
+    """True while another live runner holds run_dir's claim."""
+    path = run_dir / CLAIM
+    try:
+        info = json.loads(path.read_text() or "{}")
+    except (OSError, json.JSONDecodeError):
+        return path.exists()
+    return info.get("pid") != os.getpid() and _claim_owner_alive(info)
+
+
 def run_all(runs: list[Run], out: Path, *, keep_going: bool = False, progress: bool = True,
-            log=print) -> list[RunRecord]:
-    """Execute the planned runs in order: skip finished ones, block those whose needs failed, stop or go on."""
+            log=print, poll_s: float = 30.0) -> list[RunRecord]:
+    """Execute the planned runs in order: skip finished ones, block those whose needs failed, stop or go on.
+
+    Runs claimed by another runner on the same `out` are left to it ('elsewhere'); a run that
+    needs one of them waits until it finishes (or its runner dies: then the need counts as failed)."""
     records: list[RunRecord] = []
     failed: set[str] = set()
+    by_name = {r.name: r for r in runs}
     for i, run in enumerate(runs, 1):
         tag = f"[{i}/{len(runs)}] {run.name} ({run.notebook})"
-        if is_finished(run, out / "runs" / run.name):
-            res = read_result(out / "runs" / run.name) or {}
+        run_dir = out / "runs" / run.name
+        if is_finished(run, run_dir):
+            res = read_result(run_dir) or {}
             # the wall time and date of the invocation that did the work, so the manifest keeps them
             records.append(RunRecord(run.name, run.notebook, "skipped", float(res.get("wall_s", 0.0)),
-                                     extra={"result": str(out / "runs" / run.name / RESULT),
+                                     extra={"result": str(run_dir / RESULT),
                                             "finished": res.get("finished", "")}))
             log(f"{tag}: already finished, skipped")
             continue
+        for need in run.needs:  # wait for needs another runner is executing
+            need_dir = out / "runs" / need
+            if need in by_name and claimed_elsewhere(need_dir):
+                log(f"{tag}: waiting for {need} (another runner)")
+                while claimed_elsewhere(need_dir) and not is_finished(by_name[need], need_dir):
+                    time.sleep(poll_s)
+                if not is_finished(by_name[need], need_dir):
+                    failed.add(need)
         blocked = [n for n in run.needs if n in failed]
         if blocked:
             failed.add(run.name)
             records.append(RunRecord(run.name, run.notebook, "blocked", error=f"needs failed run(s) {blocked}"))
             log(f"{tag}: blocked, needs failed run(s) {blocked}")
             continue
-        log(f"{tag}: running")
-        rec = execute(run, out, progress=progress)
+        if not claim_run(run_dir):
+            records.append(RunRecord(run.name, run.notebook, "elsewhere", error="claimed by another runner"))
+            log(f"{tag}: claimed by another runner, left to it")
+            continue
+        try:
+            if is_finished(run, run_dir):  # finished by another runner between the check and the claim
+                records.append(RunRecord(run.name, run.notebook, "skipped"))
+                continue
+            log(f"{tag}: running")
+            rec = execute(run, out, progress=progress)
+        finally:
+            release_run(run_dir)
         records.append(rec)
         if rec.status != "done":
             failed.add(run.name)
@@ -630,10 +715,12 @@ def write_manifest(out: Path, argv: Sequence[str], table: int, records: list[Run
     path = out / "manifest.json"
     old = json.loads(path.read_text()) if path.exists() else {}
     tables = old.get("tables", {})
+    # a run another runner executed ('elsewhere' here) keeps the record that runner wrote
+    before = {r.get("name"): r for r in tables.get(str(table), {}).get("runs", [])}
+    runs = [before.get(r.name, r.__dict__) if r.status == "elsewhere" else r.__dict__ for r in records]
     tables[str(table)] = {"command": "python -m ggan_lib.reproduce " + " ".join(argv),
                           "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                          "machine": machine(), "git_commit": git_commit(),
-                          "runs": [r.__dict__ for r in records]}
+                          "machine": machine(), "git_commit": git_commit(), "runs": runs}
     return atomic_write_json(path, {"tables": tables})
 
 
@@ -670,6 +757,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="torch threads in each notebook (0: torch's default; default 1 for tiny, where "
                         "oversubscribed threads make tiny networks ~100x slower)")
     p.add_argument("--keep-going", action="store_true", help="go on after a failed run (its dependants are blocked)")
+    # several runners may share one --out: each claims the next free run (runs/<name>/.claim)
     p.add_argument("--dry-run", action="store_true", help="print the plan and exit")
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
@@ -708,6 +796,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     csv_path, md_path = write_table(o.out, a.table, runs)
     write_manifest(o.out, argv, a.table, records)
     print(md_path.read_text())
+    elsewhere = [r.name for r in records if r.status == "elsewhere"]
+    if elsewhere:
+        print(f"{len(elsewhere)} run(s) left to other runners on {o.out}: {', '.join(elsewhere)}; "
+              "the last runner to finish writes the complete table")
     bad = [r for r in records if r.status in ("failed", "blocked")]
     for r in bad:
         print(f"{r.status.upper()}: {r.error}", file=sys.stderr)

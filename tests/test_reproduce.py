@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 
 import nbformat
 import numpy as np
@@ -212,3 +213,50 @@ def test_diverged_generator_end_to_end(tables, tmp_path):
     assert gen["n_nonfinite"] == gen["n_generated"] == ev["n_clips"] and math.isnan(gen["is"])
     row = rp.table1(tmp_path, [run]).set_index("model").loc["GGAN"]
     assert math.isnan(row["is_mean"]) and "NaN" in row["note"]
+
+
+def test_claims_share_runs_between_runners(tmp_path, monkeypatch):
+    """A run claimed by a live runner is left to it; a stale claim (dead pid) is taken over."""
+    import subprocess
+    import sys
+    o = rp.options(rp.parse_args(["--table", "2", "--out", str(tmp_path / "o"), *COMMON]))
+    runs = rp.plan(2, o)[:2]
+    done = []
+
+    def fake_execute(run, out, **_):
+        done.append(run.name)
+        rp.write_result(out / "runs" / run.name, run.notebook, run.params, {})
+        return rp.RunRecord(run.name, run.notebook, "done")
+
+    monkeypatch.setattr(rp, "execute", fake_execute)
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    try:
+        for run, pid in zip(runs, (live.pid, dead.pid)):
+            d = o.out / "runs" / run.name
+            d.mkdir(parents=True)
+            (d / rp.CLAIM).write_text(json.dumps({"pid": pid, "host": rp.socket.gethostname()}))
+        recs = rp.run_all(runs, o.out, progress=False, log=lambda *_: None)
+        assert [r.status for r in recs] == ["elsewhere", "done"]
+        assert done == [runs[1].name]
+        assert not (o.out / "runs" / runs[1].name / rp.CLAIM).exists()  # released after the run
+        assert rp.claimed_elsewhere(o.out / "runs" / runs[0].name)
+    finally:
+        live.kill()
+        live.wait()
+    assert not rp.claimed_elsewhere(o.out / "runs" / runs[0].name)  # its runner died
+    recs = rp.run_all(runs, o.out, progress=False, log=lambda *_: None)
+    assert [r.status for r in recs] == ["done", "skipped"]
+
+
+def test_claim_is_exclusive(tmp_path):
+    """Two claims on one folder: the second (another live process's) fails."""
+    d = tmp_path / "run"
+    assert rp.claim_run(d) and rp.claim_run(d)  # re-claim by the owner is fine
+    info = json.loads((d / rp.CLAIM).read_text())
+    info["pid"] = os.getppid()  # a live process that is not us
+    (d / rp.CLAIM).write_text(json.dumps(info))
+    assert not rp.claim_run(d)
+    rp.release_run(d)
+    assert rp.claim_run(d)
