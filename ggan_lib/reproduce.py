@@ -59,6 +59,8 @@ TABLE2_METHODS = ("CNN", "Unsupervised GAN", "GGAN")
 # Every notebook's `parameters` cell, name by name (tests check the notebooks against this).
 NOTEBOOK_PARAMS: dict[str, tuple[str, ...]] = {
     "train_ggan": ("preset", "data", "fraction", "draw", "seed", "iters", "device", "threads", "progress"),
+    "train_gender": ("preset", "unlabelled", "guidance", "test_voices_per_class", "iters", "eval_every", "n_eval",
+                     "metric_classifier", "seed", "device", "threads", "progress"),
     "train_baseline": ("method", "preset", "data", "fractions", "draws", "seed", "gan_iters", "enc_iters",
                        "cnn_iters", "clf_iters", "device", "threads", "progress"),
     "train_metric_classifier": ("data", "epochs", "batch_size", "lr", "channels", "limit", "seed", "device",
@@ -249,43 +251,95 @@ def _generator_net(kind: str, cfg, state: dict[str, Any]):
 
 
 # ------------------------------------------------------------------------------------ scores
+def _audio_cfg(preset: str):
+    """AudioConfig at the preset's spectrogram shape (what its generator's audio went through)."""
+    from ggan_lib.audio import AudioConfig
+    from ggan_lib.config import ModelConfig
+    return AudioConfig(spec_shape=tuple(ModelConfig.preset(preset).spec_shape))
+
+
 def score_generated(specs: torch.Tensor, real_stats, classifier, *, preset: str, feature_kind: str,
                     n_splits: int = 10, on_nonfinite: str = "report", device: str = "cpu",
-                    progress: bool = False) -> dict[str, Any]:
+                    progress: bool = False, raw_stats=None) -> dict[str, Any]:
     """IS / FID of generated spectrograms through PGHI audio; NaN / inf ones are counted and, by default,
     nothing is scored (a diverged generator gets NaN scores and a note, never a number).
 
+    real_stats: the primary FID reference, real clips sent through the same spectrogram + PGHI round
+    trip (``real_reference(...)[1]["roundtrip"]``) -> 'fid'. raw_stats: untouched real clips -> 'fid_raw'
+    (NaN when not given); it mostly measures the front end, see ggan_lib.metrics.scores.
     on_nonfinite: 'report' (any non-finite spectrogram: no scores) or 'exclude' (score the finite rest).
     """
-    from ggan_lib.audio import AudioConfig
-    from ggan_lib.config import ModelConfig
     from ggan_lib.metrics import score_spectrograms
     from ggan_lib.metrics.scores import nonfinite_mask
     if on_nonfinite not in ("report", "exclude"):
         raise ValueError(f"on_nonfinite must be 'report' or 'exclude', got {on_nonfinite!r}")
     n_bad = int(nonfinite_mask(specs).sum())
     out: dict[str, Any] = {"n_generated": len(specs), "n_nonfinite": n_bad, "is": math.nan, "is_std": math.nan,
-                           "fid": math.nan, "note": ""}
+                           "fid": math.nan, "fid_raw": math.nan, "fid_reference": "roundtrip", "note": ""}
     if n_bad:
         out["note"] = f"{n_bad}/{len(specs)} generated spectrograms hold NaN/inf (diverged generator)"
         print(f"WARNING: {out['note']}; " + ("not scored" if on_nonfinite == "report" else "scoring the rest"),
               file=sys.stderr)
         if on_nonfinite == "report" or len(specs) - n_bad < n_splits:
             return out
-    acfg = AudioConfig(spec_shape=tuple(ModelConfig.preset(preset).spec_shape))
     res = score_spectrograms(specs, real_stats, classifier, on_nonfinite="exclude", device=device,
-                             n_splits=n_splits, feature_kind=feature_kind, audio_cfg=acfg, progress=progress)
-    out.update({"is": res.is_mean, "is_std": res.is_std, "fid": res.fid, "n_scored": res.n_scored})
+                             n_splits=n_splits, feature_kind=feature_kind, audio_cfg=_audio_cfg(preset),
+                             progress=progress)
+    out.update({"is": res.is_mean, "is_std": res.is_std, "fid": res.fid, "fid_raw": res.fid_against(raw_stats),
+                "n_scored": res.n_scored})
     return out
 
 
-def score_real(waves: np.ndarray, real_stats, classifier, *, feature_kind: str, n_splits: int = 10,
-               device: str = "cpu") -> dict[str, float]:
-    """IS (and FID against real_stats) of real audio, as Table I's real-train / real-test rows."""
+def _real_scores(waves: np.ndarray, classifier, *, feature_kind: str, n_splits: int, device: str,
+                 preset: str | None, progress: bool = False):
+    """ScoreResults (with FeatureStats) of real audio as it is and, for a preset, through its round trip."""
     from ggan_lib.metrics import compute_is_fid
-    res = compute_is_fid(waves, real_stats, classifier, device=device, n_splits=n_splits,
-                         feature_kind=feature_kind, progress=False)
-    return {"is": res.is_mean, "is_std": res.is_std, "fid": res.fid, "n": res.n_scored}
+    kw = dict(device=device, n_splits=n_splits, feature_kind=feature_kind, progress=progress)
+    raw = compute_is_fid(waves, None, classifier, **kw)
+    rt = None if preset is None else compute_is_fid(waves, None, classifier, roundtrip_cfg=_audio_cfg(preset), **kw)
+    return raw, rt
+
+
+def _real_row(raw, rt) -> dict[str, float]:
+    """Table I's real-row fields of the raw and round-trip ScoreResults."""
+    row = {"is": raw.is_mean, "is_std": raw.is_std, "n": raw.n_scored}
+    if rt is not None:  # the IS ceiling the front end allows
+        row.update({"is_roundtrip": rt.is_mean, "is_roundtrip_std": rt.is_std})
+    return row
+
+
+def real_reference(waves: np.ndarray, classifier, *, preset: str, feature_kind: str, n_splits: int = 10,
+                   device: str = "cpu", progress: bool = False) -> tuple[dict[str, float], dict[str, Any]]:
+    """The FID references of real (training) audio and Table I's real-train row, in one pass per reference.
+
+    Returns (row, refs): row = IS of the raw clips and of their round trip at the preset's spectrogram
+    shape ('is_roundtrip'), FIDs NaN (the set is the reference); refs = {"roundtrip": FeatureStats,
+    "raw": FeatureStats} for score_generated / score_real.
+    """
+    raw, rt = _real_scores(waves, classifier, feature_kind=feature_kind, n_splits=n_splits, device=device,
+                           preset=preset, progress=progress)
+    row = {**_real_row(raw, rt), "fid": math.nan, "fid_raw": math.nan}
+    return row, {"roundtrip": rt.stats, "raw": raw.stats}
+
+
+def score_real(waves: np.ndarray, real_stats, classifier, *, feature_kind: str, n_splits: int = 10,
+               device: str = "cpu", preset: str | None = None, raw_stats=None) -> dict[str, float]:
+    """IS (and FID) of real audio, as Table I's real-test row.
+
+    With a preset, the clips are also sent through the round trip at its spectrogram shape:
+    'is_roundtrip', 'fid' = round-trip clips vs real_stats (a round-trip reference, see
+    real_reference), 'fid_raw' = raw clips vs raw_stats and 'fid_roundtrip_vs_raw' = round-trip clips vs
+    raw_stats (what the front end alone adds to a raw-reference FID). Without one: 'fid' = raw clips vs
+    real_stats.
+    """
+    raw, rt = _real_scores(waves, classifier, feature_kind=feature_kind, n_splits=n_splits, device=device,
+                           preset=preset)
+    row = _real_row(raw, rt)
+    row["fid"] = (raw if rt is None else rt).fid_against(real_stats)
+    row["fid_raw"] = raw.fid_against(raw_stats)
+    if rt is not None:  # round-trip clips vs the raw reference: the front end's share of any fid_raw
+        row["fid_roundtrip_vs_raw"] = rt.fid_against(raw_stats)
+    return row
 
 
 # ------------------------------------------------------------------------------------ planning
@@ -617,7 +671,9 @@ def table1(out: Path, runs: list[Run]):
         m = ours.get(model) or {}
         rows.append({"model": model, "is_mean": m.get("is"), "is_std": m.get("is_std"),
                      "paper_is_mean": p_is, "paper_is_std": p_is_std,
-                     "fid": m.get("fid"),  # real train: NaN (it is the FID reference)
+                     "fid": m.get("fid"),  # vs round-trip real train audio; real train: NaN (the reference)
+                     "fid_raw": m.get("fid_raw"),  # vs raw real train audio (mostly the front end)
+                     "is_roundtrip": m.get("is_roundtrip"),  # real rows: IS after the round trip
                      "paper_fid_mean": p_fid, "paper_fid_std": p_fid_std, "note": m.get("note", "")})
     return pd.DataFrame(rows)
 
@@ -628,10 +684,16 @@ def table1_markdown(df) -> str:
     md = pd.DataFrame({"Model": df["model"],
                        "IS (ours)": [_pm(a, b) for a, b in zip(df["is_mean"], df["is_std"])],
                        "IS (paper, SC09)": [_pm(a, b) for a, b in zip(df["paper_is_mean"], df["paper_is_std"])],
-                       "FID (ours)": [_pm(a, None) for a in df["fid"]],
+                       "FID (ours, round trip)": [_pm(a, None) for a in df["fid"]],
+                       "FID (ours, raw)": [_pm(a, None) for a in df["fid_raw"]],
                        "FID (paper, SC09)": [_pm(a, b) for a, b in zip(df["paper_fid_mean"], df["paper_fid_std"])],
                        "note": df["note"]})
     return md.to_markdown(index=False, disable_numparse=True)  # keep '0.00', not tabulate's '0'
+
+
+TABLE1_NOTE = ("FID (round trip): against real training clips sent through the same spectrogram + PGHI round "
+               "trip as the generated ones (the primary figure); FID (raw): against the untouched recordings, "
+               "which mostly measures the front end (digital silence, level, resolution).")
 
 
 def table2_rows(out: Path, runs: list[Run]) -> list[dict[str, Any]]:
@@ -684,10 +746,36 @@ def write_table(out: Path, table: int, runs: list[Run]) -> tuple[Path, Path]:
     md = table1_markdown(df) if table == 1 else table2_markdown(df)
     title = {1: "Table I: IS / FID of generated audio (PGHI), project classifier",
              2: "Table II: test accuracy (%) by labelled fraction, mean ± std over draws"}[table]
+    note = f"\n{TABLE1_NOTE}\n" if table == 1 else ""
     csv_path, md_path = out / f"table{table}.csv", out / f"table{table}.md"
-    for path, text in ((csv_path, df.to_csv(index=False)), (md_path, f"# {title}\n\n{md}\n")):
+    for path, text in ((csv_path, df.to_csv(index=False)), (md_path, f"# {title}\n\n{md}\n{note}")):
         atomic.write_text(path, text)
     return csv_path, md_path
+
+
+def load_table(out: str | os.PathLike, table: int, *, missing: str = "none"):
+    """out/table{1,2}.csv as a DataFrame (what the runner wrote), e.g. load_table("results/fsdd-small", 2).
+
+    When the file is absent (the batch has not finished, or never ran): missing='none' prints a note
+    saying which file and how to make it and returns None; missing='raise' raises FileNotFoundError.
+    """
+    import pandas as pd
+    if table not in (1, 2):
+        raise ValueError(f"table must be 1 or 2, got {table!r}")
+    if missing not in ("none", "raise"):
+        raise ValueError(f"missing must be 'none' or 'raise', got {missing!r}")
+    path = Path(out) / f"table{table}.csv"
+    if not path.is_file():
+        msg = (f"{path} does not exist yet: the runner writes it when a batch finishes "
+               f"(python -m ggan_lib.reproduce --table {table} --out {Path(out)} ...)")
+        if missing == "raise":
+            raise FileNotFoundError(msg)
+        print(f"Note: {msg}")
+        return None
+    df = pd.read_csv(path)
+    if "note" in df.columns:  # an empty note reads back as NaN
+        df["note"] = df["note"].fillna("")
+    return df
 
 
 # ------------------------------------------------------------------------------------ manifest

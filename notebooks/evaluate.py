@@ -13,9 +13,11 @@
 #
 # Papermill notebook, run by `python -m ggan_lib.reproduce` in its run folder (the cwd). Generated
 # spectrograms -> PGHI -> audio -> the project's classifier (paper IV-C); FID against real
-# training-split statistics. NaN spectrograms of a diverged generator are counted and reported, never
-# scored. A checkpoint of another preset or kind stops here with an error naming both. Writes
-# `result.json` last.
+# training-split statistics, twice: `fid` against the real clips sent through the same spectrogram + PGHI
+# round trip (the primary figure: both sides share the front end) and `fid_raw` against the untouched
+# recordings (mostly measures the front end: digital silence, level, resolution). NaN spectrograms of
+# a diverged generator are counted and reported, never scored. A checkpoint of another preset or kind
+# stops here with an error naming both. Writes `result.json` last.
 
 # %% tags=["parameters"]
 checkpoint = "checkpoint.pt"  # a GGAN checkpoint.pt or a baseline gan/*_biggan.pt
@@ -39,7 +41,7 @@ from pathlib import Path
 
 from ggan_lib import reproduce as rp
 from ggan_lib.evaluation import ggan_accuracy
-from ggan_lib.metrics import load_classifier, real_statistics
+from ggan_lib.metrics import load_classifier
 
 PARAMS = rp.params_from(globals(), "evaluate")
 rp.set_threads(threads)
@@ -51,24 +53,28 @@ clf = load_classifier(metric_classifier, device=device)
 print(f"{gen.kind} from {gen.path}; classifier test accuracy {clf.test_accuracy}")
 
 # %% [markdown]
-# ## Real audio: FID statistics and the real-train / real-test IS of Table I
+# ## Real audio: FID references and the real-train / real-test rows of Table I
+#
+# The training clips give two references: raw, and sent through the preset's spectrogram + PGHI round
+# trip. `is_roundtrip` is the IS the front end leaves of real speech (the ceiling for generated audio).
 
 # %%
 train_waves, _ = rp.load_waves(data, "train", n_real, seed)
 test_waves, _ = rp.load_waves(data, "test", 0, seed)
-stats = real_statistics(train_waves, clf, device=device, feature_kind=feature_kind, progress=progress)
 score = dict(feature_kind=feature_kind, n_splits=n_splits, device=device)
-real_train = rp.score_real(train_waves, None, clf, **score)
-real_test = rp.score_real(test_waves, stats, clf, **score)
-print(f"real train IS {real_train['is']:.2f}, real test IS {real_test['is']:.2f} (FID {real_test['fid']:.2f})")
+real_train, refs = rp.real_reference(train_waves, clf, preset=preset, progress=progress, **score)
+real_test = rp.score_real(test_waves, refs["roundtrip"], clf, preset=preset, raw_stats=refs["raw"], **score)
+print(f"real train IS {real_train['is']:.2f} (round trip {real_train['is_roundtrip']:.2f}), "
+      f"real test IS {real_test['is']:.2f} (round trip {real_test['is_roundtrip']:.2f}); "
+      f"real test FID {real_test['fid']:.2f} (round trip), {real_test['fid_raw']:.2f} (raw)")
 
 # %% [markdown]
 # ## Generated audio
 
 # %%
 specs = gen.sample(n_clips, seed, device=device)
-generated = rp.score_generated(specs, stats, clf, preset=preset, on_nonfinite=on_nonfinite, progress=progress,
-                               **score)
+generated = rp.score_generated(specs, refs["roundtrip"], clf, raw_stats=refs["raw"], preset=preset,
+                               on_nonfinite=on_nonfinite, progress=progress, **score)
 print(generated)
 
 # %%

@@ -22,6 +22,7 @@ from .scores import (
     frechet_distance,
     inception_score,
     real_statistics,
+    roundtrip_audio,
     score_spectrograms,
 )
 
@@ -29,5 +30,5 @@ __all__ = [
     "CheckpointError", "ClassifierConfig", "DigitClassifier", "MelFrontEnd", "load_classifier",
     "save_classifier", "FeatureStats", "NonFiniteSpectrogramError", "ScoreResult",
     "classifier_outputs", "compute_is_fid", "feature_statistics", "frechet_distance",
-    "inception_score", "real_statistics", "score_spectrograms",
+    "inception_score", "real_statistics", "roundtrip_audio", "score_spectrograms",
 ]

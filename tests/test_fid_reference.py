@@ -1,0 +1,135 @@
+"""The FID reference: real clips through the same spectrogram + PGHI round trip as generated ones.
+
+Hand-checkable facts: the round trip keeps a clip's length and gives finite audio (digital silence
+included); the round-trip reference of a set against itself has FID 0; generated spectrograms that
+*are* the spectrograms of the real clips score FID ~0 against the round-trip reference but not
+against the raw one (the front end alone moves the raw FID).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from ggan_lib import reproduce as rp
+from ggan_lib.audio import AudioConfig, audio_to_spectrogram
+from ggan_lib.metrics import (
+    ClassifierConfig,
+    DigitClassifier,
+    FeatureStats,
+    compute_is_fid,
+    real_statistics,
+    roundtrip_audio,
+    score_spectrograms,
+)
+
+L = 16384
+SMALL = AudioConfig(spec_shape=(64, 32))
+
+
+def tone(freq: float, start: int = 2000, n: int = 8000, amp: float = 0.5) -> np.ndarray:
+    """A clip of L samples: digital silence, a tone of n samples from `start`, digital silence."""
+    w = np.zeros(L, np.float32)
+    t = np.arange(n) / 16000
+    w[start:start + n] = amp * np.sin(2 * np.pi * freq * t)
+    return w
+
+
+@pytest.fixture(scope="module")
+def clips():
+    rng = np.random.default_rng(0)
+    return np.stack([tone(200 * 1.3 ** (i % 6), int(rng.integers(0, 6000))) for i in range(12)])
+
+
+@pytest.fixture(scope="module")
+def clf():
+    """An untrained tiny classifier (eval mode): FIDs of identical sets are 0 whatever its weights."""
+    torch.manual_seed(0)
+    return DigitClassifier(ClassifierConfig(n_classes=3, channels=4)).eval()
+
+
+def test_roundtrip_of_a_tone_keeps_length_and_is_finite():
+    for cfg in (AudioConfig(), SMALL):
+        y = roundtrip_audio(tone(440.0), cfg)
+        assert y.shape == (L,) and y.dtype == np.float32 and np.isfinite(y).all()
+        assert np.abs(y).max() > 0  # the tone survives
+    batch = roundtrip_audio(np.stack([tone(300.0), np.zeros(L, np.float32)]), SMALL, batch_size=1)
+    assert batch.shape == (2, L) and np.isfinite(batch).all()
+    # digital silence comes back as the floor, not as exact zeros (what generated audio has too)
+    assert np.count_nonzero(batch[1]) > 0 and np.abs(batch[1]).max() < 1e-2
+
+
+def test_roundtrip_equals_pghi_of_the_spectrogram(clips):
+    """roundtrip_audio is exactly spectrogram -> the inversion: a stand-in inversion sees the spectrogram."""
+    seen = []
+    fake = lambda spec: (seen.append(spec.shape), np.zeros((len(spec), L), np.float32))[1]  # noqa: E731
+    out = roundtrip_audio(clips[:5], SMALL, to_audio=fake, batch_size=2)
+    assert out.shape == (5, L) and seen == [(2, 64, 32), (2, 64, 32), (1, 64, 32)]
+    with pytest.raises(ValueError, match="16384 samples"):
+        roundtrip_audio(clips[:2, :1000], SMALL)
+
+
+def test_roundtrip_reference_of_identical_sets_is_zero(clips, clf):
+    kw = dict(batch_size=5, feature_kind="spatial_mean", progress=False)
+    ref = real_statistics(clips, clf, reference="roundtrip", audio_cfg=SMALL, **kw)
+    res = compute_is_fid(clips, ref, clf, n_splits=2, roundtrip_cfg=SMALL, **kw)
+    assert res.fid == pytest.approx(0.0, abs=1e-6) and isinstance(res.stats, FeatureStats)
+    raw = real_statistics(clips, clf, **kw)
+    assert res.fid_against(raw) > 0  # round trip vs raw: the front end alone
+    assert math.isnan(res.fid_against(None))
+    with pytest.raises(ValueError, match="reference"):
+        real_statistics(clips, clf, reference="cooked", **kw)
+
+
+def test_generated_equal_to_real_spectrograms_score_zero_only_against_roundtrip(clips, clf):
+    """'Generated' spectrograms that are the real clips' own: FID 0 against the round-trip reference."""
+    specs = torch.from_numpy(audio_to_spectrogram(clips.astype(np.float64), SMALL)).unsqueeze(1)
+    kw = dict(n_splits=2, batch_size=4, feature_kind="spatial_mean", audio_cfg=SMALL, progress=False)
+    rt = score_spectrograms(specs, clips, clf, reference="roundtrip", **kw)
+    raw = score_spectrograms(specs, clips, clf, reference="raw", **kw)
+    assert rt.fid == pytest.approx(0.0, abs=1e-6)
+    assert raw.fid > 1e-3
+    assert raw.fid == pytest.approx(rt.fid_against(real_statistics(clips, clf, batch_size=4,
+                                                                   feature_kind="spatial_mean", progress=False)))
+
+
+def test_reproduce_scores_report_both_references(clips, clf, monkeypatch):
+    """score_generated / real_reference / score_real: 'fid' (round trip) and 'fid_raw' side by side."""
+    monkeypatch.setattr(rp, "_audio_cfg", lambda preset: SMALL)
+    score = dict(feature_kind="spatial_mean", n_splits=2)
+    row, refs = rp.real_reference(clips, clf, preset="small", **score)
+    assert set(refs) == {"roundtrip", "raw"} and math.isnan(row["fid"]) and math.isnan(row["fid_raw"])
+    assert 1.0 <= row["is_roundtrip"] <= 3.0 + 1e-9
+    same = rp.score_real(clips, refs["roundtrip"], clf, preset="small", raw_stats=refs["raw"], **score)
+    assert same["fid"] == pytest.approx(0.0, abs=1e-6) and same["fid_raw"] == pytest.approx(0.0, abs=1e-6)
+    assert same["fid_roundtrip_vs_raw"] > 1e-3  # the front end alone
+    specs = torch.from_numpy(audio_to_spectrogram(clips.astype(np.float64), SMALL)).unsqueeze(1)
+    gen = rp.score_generated(specs, refs["roundtrip"], clf, raw_stats=refs["raw"], preset="small", **score)
+    assert gen["fid"] == pytest.approx(0.0, abs=1e-6) and gen["fid_raw"] > 1e-3
+    assert gen["fid_reference"] == "roundtrip" and gen["n_scored"] == len(clips)
+
+
+def test_table1_has_both_fids_and_load_table(tmp_path, capsys):
+    """Table I shows FID (round trip) and FID (raw); load_table reads what write_table wrote, or says it is absent."""
+    assert rp.load_table(tmp_path, 1) is None
+    assert "table1.csv does not exist yet" in capsys.readouterr().out
+    with pytest.raises(FileNotFoundError, match="table2.csv"):
+        rp.load_table(tmp_path, 2, missing="raise")
+    o = rp.options(rp.parse_args(["--table", "1", "--preset", "tiny", "--out", str(tmp_path),
+                                  "--metric-classifier", str(tmp_path / "c.pt")]))
+    runs = rp.plan(1, o)
+    gg = next(r for r in runs if r.name == "eval_ggan_f5_d0")
+    metrics = {"generated": {"is": 2.0, "is_std": 0.1, "fid": 12.5, "fid_raw": 150.0, "note": ""},
+               "real_train": {"is": 3.0, "is_std": 0.1, "is_roundtrip": 2.5, "fid": math.nan, "fid_raw": math.nan},
+               "real_test": {"is": 2.9, "is_std": 0.1, "is_roundtrip": 2.4, "fid": 0.4, "fid_raw": 0.1}}
+    rp.write_result(tmp_path / "runs" / gg.name, "evaluate", gg.params, metrics)
+    rp.write_table(tmp_path, 1, runs)
+    df = rp.load_table(tmp_path, 1).set_index("model")
+    assert df.loc["GGAN", "fid"] == 12.5 and df.loc["GGAN", "fid_raw"] == 150.0
+    assert df.loc["Real (Test Data)", "fid"] == 0.4 and df.loc["Real (Train Data)", "is_roundtrip"] == 2.5
+    md = (tmp_path / "table1.md").read_text()
+    assert "FID (ours, round trip)" in md and "FID (ours, raw)" in md and "150.00" in md
+    assert isinstance(df, pd.DataFrame)
