@@ -195,5 +195,25 @@ def test_train_unsupervised_baseline_and_classifier(tmp_path):
     assert clf(X[:3]).shape == (3, MCFG.n_classes) and clf.features(X[:3]).shape == (3, MCFG.z_dim)
 
 
+def test_unsupervised_stages_resume_and_reuse_the_gan(tmp_path):
+    """A rerun with only the encoder's settings changed reuses the finished GAN and retrains the encoder;
+    a request for more iterations continues the checkpoint, one for fewer starts afresh."""
+    X, _ = data()
+    G1, E1 = bt.train_unsupervised_baseline(MCFG, cfg(), X, gan_iters=2, enc_iters=2, out_dir=tmp_path)
+    msgs = []
+    gan = bt.train_stage(bt.UnsupervisedGANTrainer(MCFG, cfg(enc_latent_recon=0.5), X, out_dir=tmp_path / "gan"),
+                         2, log=msgs.append)
+    assert gan.iteration == 2 and "resumed" in msgs[0]
+    assert all(torch.equal(a, b) for a, b in zip(G1.state_dict().values(), gan.nets["G"].state_dict().values()))
+    ali = bt.train_stage(bt.ALIEncoderTrainer(MCFG, cfg(enc_latent_recon=0.5), gan.nets["G"], X,
+                                              out_dir=tmp_path / "encoder"), 2, log=msgs.append)
+    assert "not resuming" in msgs[1] and "enc_latent_recon" in msgs[1]  # the encoder's config changed
+    assert ali.iteration == 2
+    more = bt.train_stage(bt.UnsupervisedGANTrainer(MCFG, cfg(), X, out_dir=tmp_path / "gan"), 3, log=msgs.append)
+    assert more.iteration == 3
+    fresh = bt.train_stage(bt.UnsupervisedGANTrainer(MCFG, cfg(), X, out_dir=tmp_path / "gan"), 1, log=msgs.append)
+    assert fresh.iteration == 1  # the 3-iteration checkpoint was not loaded for a 1-iteration request
+
+
 def test_periodic_checkpoints_need_a_run_folder_only():
     make("cnn", ckpt_every=1).train(2)  # no out_dir (protocol fits): no periodic checkpoint, no error
