@@ -23,7 +23,9 @@ from ggan_lib import book
 ROOT = book.REPO_ROOT
 CHAPTERS = book.chapter_sources()
 #: Chapters whose page must carry playable audio (they play clips or reconstructions).
-AUDIO_CHAPTERS = {"01_task_and_data", "02_audio_front_end", "04_generator", "08_algorithm1"}
+AUDIO_CHAPTERS = {"01_task_and_data", "02_audio_front_end", "04_generator", "08_algorithm1", "09_evaluation",
+                  "10_exploring", "11_gender_guidance", "12_reproduction"}
+WIDGET_CHAPTERS = {"10_exploring", "11_gender_guidance"}
 
 
 def _toc_files() -> list[str]:
@@ -116,6 +118,9 @@ def test_chapter_pages_show_figures_audio_and_no_errors(built_book, md):
     assert figures, f"{page.name} has no figure"
     if md.stem in AUDIO_CHAPTERS:
         assert soup.find_all("audio"), f"{page.name} has no audio player"
+    if md.stem in WIDGET_CHAPTERS:  # the static page carries each widget's snapshot and says where it runs live
+        assert "needs a running kernel" in text, f"{page.name}: no note on the live widgets"
+        assert len(soup.find_all("audio")) >= 5, f"{page.name}: widget snapshots without their audio"
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

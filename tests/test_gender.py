@@ -1,0 +1,93 @@
+"""Gender guidance from another corpus (ggan_lib.gender): data split, measures, the one-command CLI."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from ggan_lib import gender
+from ggan_lib.data import DigitFolder
+
+SR = 16000
+
+
+def _tone(freq: float, seconds: float = 0.8) -> np.ndarray:
+    t = np.arange(int(SR * seconds)) / SR
+    return (0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+@pytest.mark.parametrize("freq", [150.0, 220.0])
+def test_f0_of_a_pure_tone(freq):
+    f0, voiced = gender.f0_pyin(np.pad(_tone(freq), (0, 16384 - int(0.8 * SR))))
+    assert abs(f0 - freq) < 4.0
+    assert voiced > 0.5
+
+
+def test_f0_of_silence_is_nan_and_centroid_follows_frequency():
+    assert np.isnan(gender.f0_pyin(np.zeros(16384))[0])
+    assert gender.spectral_centroid(_tone(300.0)) < gender.spectral_centroid(_tone(1200.0))
+
+
+def test_voice_split_holds_out_whole_voices_per_class():
+    speakers = [f"m{i}" for i in range(4) for _ in range(3)] + [f"f{i}" for i in range(4) for _ in range(3)]
+    labels = [0] * 12 + [1] * 12
+    train, test = gender.voice_split(speakers, labels, n_test_per_class=2, seed=0)
+    assert not set(train) & set(test)
+    assert set(train) | set(test) == set(speakers)
+    assert sum(s.startswith("m") for s in test) == 2 and sum(s.startswith("f") for s in test) == 2
+    assert gender.voice_split(speakers, labels, 2, seed=0) == (train, test)
+    with pytest.raises(ValueError):
+        gender.voice_split(speakers, labels, n_test_per_class=4)
+
+
+@pytest.fixture
+def gender_dir(tmp_path, make_tone):
+    """3 'male' (low tones) and 3 'female' (high tones) speakers, 4 clips each, named {gender}_{speaker}_{k}."""
+    root = tmp_path / "guide"
+    for g, base in ((0, 120), (1, 230)):
+        for s in range(3):
+            for k in range(4):
+                make_tone(root / f"{g}_{'mf'[g]}{s}_{k}.wav", base + 10 * s + 3 * k, sr=16000, seconds=0.5)
+    return root
+
+
+def test_guidance_set_is_independent_of_the_unlabelled_set(digit_dir, gender_dir, spec_cache):
+    X = DigitFolder(digit_dir, split="all", cfg=gender._audio_cfg((16, 8)), cache_dir=spec_cache, progress=False)
+    guide = gender.load_guidance(str(gender_dir), (16, 8))
+    assert guide.n_classes == 2 and len(guide) == 24
+    tr = gender.guided_trainer(X, guide, preset="tiny", progress=False, tensorboard=False)
+    assert tr.mcfg.n_classes == 2 and len(tr.X) == len(X) and len(tr.Xl) == 24
+    tr.step()
+    s_m, s_f = gender.paired_samples(tr.model, 3)
+    assert s_m.shape == s_f.shape == (3, 1, 16, 8)
+    assert not torch.equal(s_m, s_f)  # c changes the output for the same z
+
+
+def test_cli_end_to_end_and_rerun_only_evaluates(tmp_path, digit_dir, gender_dir):
+    out, run, model = tmp_path / "out", tmp_path / "run", tmp_path / "model.pt"
+    args = ["--preset", "tiny", "--iters", "2", "--unlabelled", str(digit_dir), "--guidance", str(gender_dir),
+            "--test-voices-per-class", "1", "--out", str(out), "--run-dir", str(run), "--export", str(model),
+            "--n-eval", "4", "--n-ref", "2", "--classifier-epochs", "1", "--metric-classifier", "none",
+            "--progress", "false", "--threads", "1"]
+    assert gender.main(args) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["training"]["iteration"] == 2
+    g = m["generated"]
+    assert len(g["p_female"]["male"]) == len(g["f0"]["female"]) == 4
+    test = m["gender_classifier"]["test_speakers"]
+    assert len(test) == 2 and {t[0] for t in test} == {"m", "f"}
+    assert not set(m["gender_classifier"]["test_speakers"]) & set(m["gender_classifier"]["train_speakers"])
+    assert gender.verdict(m) in (out / "summary.md").read_text() and "guidance" in gender.verdict(m).lower()
+    assert (out / "f0_centroid.png").exists() and (out / "audio" / "z0_female.wav").exists()
+    assert sf.info(out / "audio" / "z0_male.wav").samplerate == SR
+    card = json.loads(model.with_suffix(".json").read_text())
+    assert card["metrics"]["gender_heard_female"].keys() == {"male", "female"} and "espeak" in card["licence"]
+    from ggan_lib.pretrained import load_pretrained
+    assert load_pretrained(model).model_cfg.n_classes == 2
+    mtime = (run / "checkpoint.pt").stat().st_mtime_ns
+    assert gender.main(args) == 0  # finished training: only evaluates (the cached gender classifier is reused)
+    assert (run / "checkpoint.pt").stat().st_mtime_ns == mtime
+    assert json.loads((out / "metrics.json").read_text())["training"]["train_seconds_this_call"] == 0.0
