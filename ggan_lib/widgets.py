@@ -202,8 +202,28 @@ class Snapshot:
         self.display()
 
 
+# ============================================================================ shared by the explorers
+class _Explorer:
+    """The ipywidgets UI, built on first use by the subclass's _build_widget(), shown by Jupyter."""
+
+    _widget = None
+
+    @property
+    def widget(self):
+        """The ipywidgets UI (built on first use)."""
+        if self._widget is None:
+            self._widget = self._build_widget()
+            self._refresh(all_=True)
+        return self._widget
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
+
+
 # ============================================================================ t-SNE explorer
-class TSNEExplorer:
+class TSNEExplorer(_Explorer):
     """t-SNE of F(D(x)) of real clips, with model / fraction / perplexity / colouring choices and a point view.
 
     models: a {(name, fraction): spec} registry (:func:`model_registry`), {name: spec}, or one model;
@@ -599,13 +619,6 @@ class TSNEExplorer:
         if points.point_inds:
             self.select(points.point_inds[0])
 
-    @property
-    def widget(self):
-        """The ipywidgets UI (built on first use)."""
-        if self._widget is None:
-            self._widget = self._build_widget()
-            self._refresh(all_=True)
-        return self._widget
 
     def _build_widget(self):
         import ipywidgets as W
@@ -692,14 +705,10 @@ class TSNEExplorer:
                 fw.data[0].text = [self.point_info(j) for j in range(self.n_points)]
             fw.data[1].x, fw.data[1].y = [E[i, 0]], [E[i, 1]]
 
-    def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.widget)
 
 
 # ============================================================================ interpolation explorer
-class InterpolationExplorer:
+class InterpolationExplorer(_Explorer):
     """Walk from ze_a = E(z, c_a) to ze_b = E(z, c_b): spectrogram and PGHI audio of G(ze) at each step.
 
     model: a Pretrained (or GGAN / Trainer / anything :func:`load_model` takes). class_names: one name
@@ -869,13 +878,6 @@ class InterpolationExplorer:
         return snap
 
     # ------------------------------------------------------------------ the widget
-    @property
-    def widget(self):
-        """The ipywidgets UI (built on first use)."""
-        if self._widget is None:
-            self._widget = self._build_widget()
-            self._refresh(all_=True)
-        return self._widget
 
     def _build_widget(self):
         import ipywidgets as W
@@ -926,7 +928,3 @@ class InterpolationExplorer:
         self.audio.value = self.step_wav()
         self.info_html.value = f"<small>{html.escape(self.info())}</small>"
 
-    def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.widget)
