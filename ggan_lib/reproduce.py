@@ -774,7 +774,7 @@ def load_table(out: str | os.PathLike, table: int, *, missing: str = "none"):
         return None
     df = pd.read_csv(path)
     if "note" in df.columns:  # an empty note reads back as NaN
-        df["note"] = df["note"].fillna("")
+        df["note"] = df["note"].astype(object).fillna("")
     return df
 
 
