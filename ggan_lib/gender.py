@@ -176,11 +176,8 @@ def guided_trainer(unlabelled, guidance, *, preset: str = "small", model_cfg=Non
 # --------------------------------------------------------------------------- audio measures
 def roundtrip(waves: np.ndarray, spec_shape) -> np.ndarray:
     """Audio sent through the model's spectrogram resolution and PGHI: the footing of generated audio."""
-    from ggan_lib.audio import audio_to_spectrogram
-    from ggan_lib.pghi import spectrogram_to_audio
-    cfg = _audio_cfg(spec_shape)
-    return np.asarray(spectrogram_to_audio(audio_to_spectrogram(np.asarray(waves, np.float64), cfg, silent="floor"),
-                                           cfg), np.float32)
+    from ggan_lib.metrics.scores import roundtrip_audio
+    return roundtrip_audio(waves, _audio_cfg(spec_shape))
 
 
 def specs_to_audio(specs, spec_shape=None) -> np.ndarray:
@@ -269,7 +266,8 @@ def p_female(classifier, waves, batch_size: int = 64) -> np.ndarray:
     return torch.cat(out).numpy() if out else np.zeros(0)
 
 
-def _load_waves(paths) -> np.ndarray:
+def load_waves(paths) -> np.ndarray:
+    """Clips at the project's audio settings (16 kHz, 16,384 samples) as a float32 array (N, L)."""
     from ggan_lib.audio import AudioConfig, load_audio
     cfg = AudioConfig()
     with warnings.catch_warnings():
@@ -334,7 +332,7 @@ def fsdd_real_stats(clf, spec_shape, n_real: int = 300, cache_dir=None):
     pick = np.random.default_rng(0).permutation(len(ds))[:n_real]
     name = f"fsdd_rt_{spec_shape[0]}x{spec_shape[1]}_{n_real}.npz"
     cache = Path(cache_dir or repo_root() / ".cache" / "gender") / name
-    waves = None if cache.exists() else roundtrip(_load_waves([ds.paths[i] for i in pick]), spec_shape)
+    waves = None if cache.exists() else roundtrip(load_waves([ds.paths[i] for i in pick]), spec_shape)
     return real_audio_statistics(clf, waves, "spatial_mean", cache=cache)
 
 
@@ -371,14 +369,14 @@ def measure(model, *, guidance: str = "voices", test_speakers: Sequence[str],
         log(f"[gender] gender classifier from {classifier_cache}")
     if gender_classifier is None:
         log(f"[gender] training the gender classifier on {len(tr_idx)} round-trip clips")
-        w_train = roundtrip(_load_waves([train_ds.paths[i] for i in tr_idx]), spec_shape)
+        w_train = roundtrip(load_waves([train_ds.paths[i] for i in tr_idx]), spec_shape)
         gender_classifier = train_gender_classifier(w_train, train_ds.labels[tr_idx], epochs=classifier_epochs,
                                                     seed=seed)
         if classifier_cache is not None:
             from ggan_lib.metrics import save_classifier
             Path(classifier_cache).parent.mkdir(parents=True, exist_ok=True)
             save_classifier(gender_classifier, classifier_cache)
-    w_test_raw = _load_waves([test_ds.paths[i] for i in te_idx])
+    w_test_raw = load_waves([test_ds.paths[i] for i in te_idx])
     w_test = roundtrip(w_test_raw, spec_shape)
     pf_test = p_female(gender_classifier, w_test)
     clf_info["acc_heldout_words"] = float(((pf_test > 0.5) == (y_test == 1)).mean())
@@ -387,14 +385,14 @@ def measure(model, *, guidance: str = "voices", test_speakers: Sequence[str],
     refs: dict[str, np.ndarray] = {}  # round-trip audio of real references, for F0 / centroid
     if guidance == "voices":
         dig = load_guidance("voices-digits", spec_shape, split="test", test_speakers=test_speakers)
-        w_dig = roundtrip(_load_waves(dig.paths), spec_shape)
+        w_dig = roundtrip(load_waves(dig.paths), spec_shape)
         y_dig = np.array([1 if s.startswith("f") else 0 for s in dig.speakers])  # voice names start m / f
         clf_info["acc_heldout_digits"] = float(((p_female(gender_classifier, w_dig) > 0.5) == (y_dig == 1)).mean())
         clf_info["n_heldout_digits"] = len(dig)
     if unlabelled == "fsdd":
         fs = load_unlabelled("fsdd", spec_shape)
         pick = rng.permutation(len(fs))[:max(n_ref, 100)]
-        w_fsdd = roundtrip(_load_waves([fs.paths[i] for i in pick]), spec_shape)
+        w_fsdd = roundtrip(load_waves([fs.paths[i] for i in pick]), spec_shape)
         clf_info["fsdd_fraction_heard_male"] = float((p_female(gender_classifier, w_fsdd) <= 0.5).mean())
         clf_info["n_fsdd"] = len(pick)
         refs["fsdd (real, round trip)"] = w_fsdd[:n_ref]
