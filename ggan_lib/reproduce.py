@@ -96,12 +96,9 @@ def data_source(data: str, split: str) -> tuple[Path, str]:
 
 def load_spectrograms(data: str, split: str, preset: str, progress: bool = False):
     """X (N, 1, H, W) at the preset's spectrogram shape and labels y (N,) of one split."""
-    from ggan_lib.audio import AudioConfig
-    from ggan_lib.config import ModelConfig
     from ggan_lib.data import DigitFolder
     folder, sub = data_source(data, split)
-    acfg = AudioConfig(spec_shape=tuple(ModelConfig.preset(preset).spec_shape))
-    return DigitFolder(folder, split=sub, cfg=acfg, progress=progress).as_tensors()
+    return DigitFolder(folder, split=sub, cfg=_audio_cfg(preset), progress=progress).as_tensors()
 
 
 def load_waves(data: str, split: str, limit: int = 0, seed: int = 0, progress: bool = False):
@@ -527,6 +524,16 @@ def execute(run: Run, out: Path, *, progress: bool = True, kernel: str = "python
 CLAIM = ".claim"  # in a run folder while a runner executes it: {"pid", "host", "started"}
 
 
+def _read_claim(path: Path) -> dict[str, Any] | None:
+    """The claim's {"pid", "host", ...}; {} while it is being written; None when there is none."""
+    try:
+        return json.loads(path.read_text() or "{}")
+    except FileNotFoundError:
+        return None
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
 def _claim_owner_alive(info: dict[str, Any]) -> bool:
     """True unless the claim was made on this host by a process that no longer exists."""
     if info.get("host") != socket.gethostname():
@@ -553,9 +560,10 @@ def claim_run(run_dir: Path) -> bool:
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
-            try:
-                info = json.loads(path.read_text() or "{}")
-            except (OSError, json.JSONDecodeError):
+            info = _read_claim(path)
+            if info is None:  # released in the meantime: try again
+                continue
+            if not info:
                 return False  # being written right now: a live claim
             if info.get("pid") == os.getpid() and info.get("host") == me["host"]:
                 return True
@@ -576,12 +584,10 @@ def release_run(run_dir: Path) -> None:
 
 def claimed_elsewhere(run_dir: Path) -> bool:
     """True while another live runner holds run_dir's claim."""
-    path = run_dir / CLAIM
-    try:
-        info = json.loads(path.read_text() or "{}")
-    except (OSError, json.JSONDecodeError):
-        return path.exists()
-    return info.get("pid") != os.getpid() and _claim_owner_alive(info)
+    info = _read_claim(run_dir / CLAIM)
+    if info is None:
+        return False
+    return not info or (info.get("pid") != os.getpid() and _claim_owner_alive(info))
 
 
 def run_all(runs: list[Run], out: Path, *, keep_going: bool = False, progress: bool = True,
