@@ -88,6 +88,30 @@ class CondBatchNorm2d(nn.Module):
         return self.bn(x) * g + b
 
 
+# On CUDA the fused SDPA kernels (flash, memory-efficient) take only inputs whose last dimension has
+# stride 1 and whose head width is a multiple of 8 (bf16; 4 in fp32). Anything else silently falls back
+# to the "math" kernel, which materialises the (HW x HW/4) matrix: at the paper preset, D's non-local
+# block has theta/phi width 16 / 8 = 2 and that matrix is 64 x 8192 x 2048, about 2 GiB in bf16 per call.
+_FUSED_HEAD_MULTIPLE = {"cuda": 8}
+
+
+def fused_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, head_multiple: int = 1) -> torch.Tensor:
+    """softmax(q k^T) v for q (B, L, d), k (B, S, d), v (B, S, dv) -> (B, L, dv), without the 1/sqrt(d) scale.
+
+    BigGAN's non-local block has no scaling (scale=1). q, k and v are made contiguous and their last
+    dimension zero-padded to a multiple of head_multiple so a fused kernel is eligible; the result is
+    exact: zero columns add nothing to q . k, and the padded value columns are dropped.
+    """
+    dv = v.shape[-1]
+
+    def prep(t: torch.Tensor) -> torch.Tensor:
+        pad = -t.shape[-1] % head_multiple
+        return (F.pad(t, (0, pad)) if pad else t).contiguous()[:, None]  # (B, 1 head, len, d)
+
+    a = F.scaled_dot_product_attention(prep(q), prep(k), prep(v), scale=1.0)[:, 0]
+    return a[..., :dv] if a.shape[-1] != dv else a
+
+
 class SelfAttention(nn.Module):
     """BigGAN's non-local block (theta/phi/g, max-pooled keys, gamma init 0) via scaled_dot_product_attention."""
 
@@ -120,8 +144,7 @@ class SelfAttention(nn.Module):
         """x (B, C, H, W) -> x + gamma * o(attention), never materialising the (HW x HW/4) matrix."""
         b, _, h, w = x.shape
         q, k, v = self.qkv(x)
-        # BigGAN's softmax(theta^T phi) has no 1/sqrt(d) scaling: scale=1.
-        a = F.scaled_dot_product_attention(q[:, None], k[:, None], v[:, None], scale=1.0)[:, 0]  # (B, HW, cv)
+        a = fused_attention(q, k, v, head_multiple=_FUSED_HEAD_MULTIPLE.get(x.device.type, 1))  # (B, HW, cv)
         a = a.transpose(1, 2).reshape(b, -1, h, w)
         return x + self.gamma * self.o(a)
 

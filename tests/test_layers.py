@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from ggan_lib import layers
 from ggan_lib.config import ModelConfig
 from ggan_lib.layers import (CondBatchNorm2d, DBlock, GBlock, SelfAttention, conv2d, conv_pool_fused, has_sn,
                              linear, upconv_shuffle)
@@ -108,6 +109,48 @@ def test_attention_matches_naive_reference():
     m.gamma.data.fill_(1.3)
     x = torch.randn(2, 16, 8, 4, dtype=torch.float64)
     torch.testing.assert_close(m(x), _naive_attention(m, x), **TOL)
+
+
+def test_fused_attention_padding_is_exact():
+    """Zero-padding the head widths to a multiple of 8 (what CUDA's fused kernels need) changes nothing,
+    forward or backward, also for non-contiguous inputs like the non-local block's transposed views."""
+    torch.manual_seed(0)
+    b, L, S, d, dv = 3, 32, 8, 2, 5   # D's widths at the paper preset are 2 and 8; 5 tests the slicing
+    q0, k0, v0 = (torch.randn(b, n, L, dtype=torch.float64) for n in (d, d, dv))
+    outs, grads = [], []
+    for mult in (1, 8):
+        q, k, v = (t.clone().requires_grad_(True) for t in (q0, k0, v0))
+        # (B, C, L) -> (B, L, C): last dim stride != 1, as in SelfAttention.qkv
+        a = layers.fused_attention(q.transpose(1, 2), k[..., :S].transpose(1, 2), v[..., :S].transpose(1, 2),
+                                   head_multiple=mult)
+        assert a.shape == (b, L, dv)
+        a.square().sum().backward()
+        outs.append(a.detach())
+        grads.append([t.grad for t in (q, k, v)])
+    torch.testing.assert_close(outs[1], outs[0], **TOL)
+    for g1, g8 in zip(*grads):
+        torch.testing.assert_close(g8, g1, **TOL)
+    # reference: softmax(q k^T) v written out, no 1/sqrt(d)
+    ref = torch.softmax(q0.transpose(1, 2) @ k0[..., :S], -1) @ v0[..., :S].transpose(1, 2)
+    torch.testing.assert_close(outs[0], ref, **TOL)
+
+
+def test_attention_block_uses_device_head_multiple(monkeypatch):
+    """The non-local block pads to the multiple registered for its device (8 on CUDA); same output."""
+    torch.manual_seed(0)
+    m = SelfAttention(channels=16).double().eval()   # theta/phi width 2, g width 8
+    m.gamma.data.fill_(1.3)
+    x = torch.randn(2, 16, 8, 4, dtype=torch.float64)
+    seen = []
+    real = layers.fused_attention
+    monkeypatch.setattr(layers, "fused_attention", lambda *a, **kw: seen.append(kw) or real(*a, **kw))
+    plain = m(x)
+    monkeypatch.setitem(layers._FUSED_HEAD_MULTIPLE, "cpu", 8)
+    padded = m(x)
+    assert [kw["head_multiple"] for kw in seen] == [1, 8]
+    assert layers._FUSED_HEAD_MULTIPLE["cuda"] == 8
+    torch.testing.assert_close(padded, plain, **TOL)
+    torch.testing.assert_close(padded, _naive_attention(m, x), **TOL)
 
 
 def test_attention_starts_as_identity():
