@@ -52,7 +52,7 @@ NETS = ("E", "Ce", "G", "D", "Dp", "D2", "F", "Cx", "Df")
 PHASES = ("D1", "D2", "Df", "ECG", "FC")
 # Fields that may differ when resuming (they change how, not what, is computed).
 RUNTIME_FIELDS = frozenset({"device", "compile", "channels_last", "log_every", "ckpt_every", "out_dir",
-                            "progress", "tensorboard", "sync_bn"})
+                            "progress", "tensorboard", "sync_bn", "cudnn_benchmark", "tf32"})
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,8 @@ class TrainConfig(PresetConfig):
     amp: str = "auto"                           # "bf16" autocast, "off", or "auto" (bf16 on CUDA, off on CPU)
     channels_last: bool = False                 # NHWC images and conv weights (faster convs on tensor cores)
     compile: bool = False                       # torch.compile every network (nn.Module.compile, keys kept)
+    cudnn_benchmark: bool = True                # CUDA: let cuDNN time its conv algorithms per shape (BigGAN does)
+    tf32: bool = True                           # CUDA: TF32 tensor cores for fp32 matmuls and convs (amp="off")
     ema: bool = True                            # keep an exponential moving average of G for sampling
     ema_decay: float = 0.999                    # EMA decay per iteration
     ema_start: int = 0                          # iterations before which the EMA just copies G
@@ -128,6 +130,18 @@ def resolve_device(name: str) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else torch.device(name)
 
 
+def configure_cuda_backends(cfg: TrainConfig, device: torch.device) -> dict[str, bool]:
+    """On CUDA, set cuDNN autotuning and TF32 from cfg (process-wide flags); returns what was set."""
+    if device.type != "cuda":
+        return {}
+    flags = {"cudnn.benchmark": cfg.cudnn_benchmark, "cudnn.allow_tf32": cfg.tf32,
+             "cuda.matmul.allow_tf32": cfg.tf32}
+    torch.backends.cudnn.benchmark = cfg.cudnn_benchmark
+    torch.backends.cudnn.allow_tf32 = cfg.tf32
+    torch.backends.cuda.matmul.allow_tf32 = cfg.tf32
+    return flags
+
+
 def _rank_world() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
@@ -150,6 +164,7 @@ class Trainer:
         self.device = resolve_device(train_cfg.device)
         self.amp = train_cfg.amp == "bf16" or (train_cfg.amp == "auto" and self.device.type == "cuda")
         self.mem_format = torch.channels_last if train_cfg.channels_last else torch.contiguous_format
+        self.backend_flags = configure_cuda_backends(train_cfg, self.device)
         torch.manual_seed(train_cfg.seed)  # same init on every rank; broadcast below makes sure
         if model is None:
             from ggan_lib.networks import GGAN

@@ -207,3 +207,27 @@ def test_sample_shape_and_range():
     x = tr.sample(6)
     assert x.shape == (6, 1, *MCFG.spec_shape) and x.abs().max() <= 1
     assert torch.equal(x, tr.sample(6))  # seeded
+
+
+@pytest.fixture
+def restore_backend_flags():
+    """Put the process-wide cuDNN / cuBLAS flags back after a test that sets them."""
+    cudnn, mm = torch.backends.cudnn, torch.backends.cuda.matmul
+    saved = (cudnn.benchmark, cudnn.allow_tf32, mm.allow_tf32)
+    cudnn.benchmark = cudnn.allow_tf32 = mm.allow_tf32 = False
+    yield
+    cudnn.benchmark, cudnn.allow_tf32, mm.allow_tf32 = saved
+
+
+def test_cuda_backend_flags(restore_backend_flags):
+    """cuDNN autotuning and TF32 are set from the config on CUDA only, and are resume-neutral fields."""
+    from ggan_lib.trainer import RUNTIME_FIELDS, configure_cuda_backends
+    assert configure_cuda_backends(TrainConfig(), torch.device("cpu")) == {}
+    assert not torch.backends.cudnn.benchmark and not torch.backends.cuda.matmul.allow_tf32
+    flags = configure_cuda_backends(TrainConfig(), torch.device("cuda"))
+    assert flags == {"cudnn.benchmark": True, "cudnn.allow_tf32": True, "cuda.matmul.allow_tf32": True}
+    assert torch.backends.cudnn.benchmark and torch.backends.cudnn.allow_tf32
+    assert torch.backends.cuda.matmul.allow_tf32
+    configure_cuda_backends(TrainConfig(cudnn_benchmark=False, tf32=False), torch.device("cuda"))
+    assert not torch.backends.cudnn.benchmark and not torch.backends.cuda.matmul.allow_tf32
+    assert {"cudnn_benchmark", "tf32"} <= RUNTIME_FIELDS
