@@ -28,10 +28,10 @@ from ggan_lib.baselines import (ALIEncoder, ALIJointDiscriminator, CNNBaseline, 
                                 UnconditionalGenerator)
 from ggan_lib.config import PRESETS, ModelConfig, PresetConfig
 from ggan_lib.logging_utils import MetricLogger
-from ggan_lib.trainer import NonFiniteLossError, Phase, resolve_device
+from ggan_lib.trainer import NonFiniteLossError, Phase, configure_cuda_backends, resolve_device
 
 # Fields that may differ when loading a checkpoint (they change how, not what, is computed).
-RUNTIME_FIELDS = frozenset({"device", "log_every", "ckpt_every", "progress", "tensorboard"})
+RUNTIME_FIELDS = frozenset({"device", "log_every", "ckpt_every", "progress", "tensorboard", "cudnn_benchmark", "tf32"})
 # BaselineConfig fields a GAN trainer never reads: a GAN checkpoint stays valid when only these change
 NOT_GAN_FIELDS = frozenset({"lr_enc", "enc_k_disc", "enc_latent_recon", "lr_clf", "clf_betas",
                             "clf_weight_decay", "gan_iters", "enc_iters", "cnn_iters", "clf_iters"})
@@ -63,6 +63,8 @@ class BaselineConfig(PresetConfig):
     clf_iters: int = 1000                       # latent-classifier steps used by the protocol helpers
     seed: int = 0                               # seeds network init and the data/noise generator
     device: str = "auto"                        # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
+    cudnn_benchmark: bool = True                # CUDA: cuDNN autotuning per shape (as the GGAN trainer)
+    tf32: bool = True                           # CUDA: TF32 tensor cores for the fp32 matmuls and convs
     log_every: int = 1                          # JSONL record every N iterations
     ckpt_every: int = 0                         # checkpoint every N iterations to out_dir (0: only on request)
     tensorboard: bool = False                   # mirror the log to TensorBoard when it is installed
@@ -126,6 +128,7 @@ class BaselineTrainer:
         """nets: name -> constructor, called in order after seeding so the init is reproducible."""
         self.mcfg, self.cfg = model_cfg, cfg
         self.device = resolve_device(cfg.device)
+        configure_cuda_backends(cfg, self.device)
         torch.manual_seed(cfg.seed)
         self.nets = {n: make().to(self.device) for n, make in nets.items()}
         self._bns = {n: [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]

@@ -130,8 +130,11 @@ def resolve_device(name: str) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else torch.device(name)
 
 
-def configure_cuda_backends(cfg: TrainConfig, device: torch.device) -> dict[str, bool]:
-    """On CUDA, set cuDNN autotuning and TF32 from cfg (process-wide flags); returns what was set."""
+def configure_cuda_backends(cfg, device: torch.device) -> dict[str, bool]:
+    """On CUDA, set cuDNN autotuning and TF32 from cfg.cudnn_benchmark / cfg.tf32 (process-wide flags).
+
+    cfg: a TrainConfig or BaselineConfig. Returns what was set ({} off CUDA).
+    """
     if device.type != "cuda":
         return {}
     flags = {"cudnn.benchmark": cfg.cudnn_benchmark, "cudnn.allow_tf32": cfg.tf32,

@@ -231,3 +231,6 @@ def test_cuda_backend_flags(restore_backend_flags):
     configure_cuda_backends(TrainConfig(cudnn_benchmark=False, tf32=False), torch.device("cuda"))
     assert not torch.backends.cudnn.benchmark and not torch.backends.cuda.matmul.allow_tf32
     assert {"cudnn_benchmark", "tf32"} <= RUNTIME_FIELDS
+    from ggan_lib import baseline_training as bt   # the baseline trainers take the same two fields
+    assert configure_cuda_backends(bt.BaselineConfig(tf32=False), torch.device("cuda"))["cuda.matmul.allow_tf32"] is False
+    assert {"cudnn_benchmark", "tf32"} <= bt.RUNTIME_FIELDS
