@@ -3,7 +3,8 @@
 The notebooks in ``notebooks/`` (train_ggan, train_baseline, train_metric_classifier, evaluate) hold only
 orchestration; what they compute is here, so tests and other notebooks share it. The runner plans the runs
 of a table, executes each notebook with papermill in its own run folder (cwd), skips runs whose
-``result.json`` already holds the same parameters (a killed batch resumes where it stopped), reports the
+``result.json`` already holds the same parameters (a killed batch resumes where it stopped; paths inside the
+repository are stored as ``<repo>/...``, see portable_params, so a clone elsewhere resumes too), reports the
 notebook and cell that failed, and builds ``table1.{csv,md}`` / ``table2.{csv,md}`` with the paper's SC09
 figures in adjacent columns, plus ``manifest.json`` (command, machine, date, git commit, wall times).
 """
@@ -139,6 +140,63 @@ def normalise(params: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(params, default=_json_default))
 
 
+# Absolute paths inside the repository are stored in result.json as "<repo>/<relative path>" (the repository
+# itself as "<repo>"), so a clone at another path (CI, a reader's Colab) sees the shipped runs as finished.
+REPO_MARKER = "<repo>"
+
+
+def portable_params(obj: Any, root: str | os.PathLike | None = None) -> Any:
+    """obj with every string that is an absolute path inside `root` (default: repo_root()) written as
+    "<repo>/<path relative to root>", in nested dicts and lists too; other values, and absolute paths
+    outside the root, are returned unchanged. Purely lexical: the file system is not consulted.
+
+    >>> portable_params({"checkpoint": "/r/results/x.pt", "data": "fsdd", "clf": "/elsewhere/c.pt"}, "/r")
+    {'checkpoint': '<repo>/results/x.pt', 'data': 'fsdd', 'clf': '/elsewhere/c.pt'}
+    """
+    root_s = os.path.normpath(os.fspath(repo_root() if root is None else root))
+    return _map_strings(obj, lambda s: _portable_path(s, root_s))
+
+
+def resolve_params(obj: Any, root: str | os.PathLike | None = None) -> Any:
+    """The inverse of portable_params: "<repo>/..." strings as absolute paths under `root` (default:
+    repo_root()); everything else unchanged. Use it on params read back from a result.json as paths."""
+    root_s = os.path.normpath(os.fspath(repo_root() if root is None else root))
+    return _map_strings(obj, lambda s: _resolved_path(s, root_s))
+
+
+def _portable_path(s: str, root: str) -> str:
+    """'<repo>/rel' for an absolute path s inside root, else s."""
+    if not os.path.isabs(s):
+        return s
+    norm = os.path.normpath(s)
+    if norm == root:
+        return REPO_MARKER
+    prefix = root if root.endswith(os.sep) else root + os.sep
+    if not norm.startswith(prefix):
+        return s
+    return REPO_MARKER + "/" + Path(norm[len(prefix):]).as_posix()
+
+
+def _resolved_path(s: str, root: str) -> str:
+    """The absolute path of a '<repo>' or '<repo>/rel' string under root, else s."""
+    if s == REPO_MARKER:
+        return root
+    if s.startswith(REPO_MARKER + "/"):
+        return str(Path(root, *s[len(REPO_MARKER) + 1:].split("/")))
+    return s
+
+
+def _map_strings(obj: Any, fn) -> Any:
+    """obj with fn applied to every string in it (dict values, list / tuple items, recursively)."""
+    if isinstance(obj, str):
+        return fn(obj)
+    if isinstance(obj, dict):
+        return {k: _map_strings(v, fn) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_map_strings(v, fn) for v in obj]
+    return obj
+
+
 def params_from(namespace: dict[str, Any], notebook: str) -> dict[str, Any]:
     """A notebook's parameters, picked from its globals() by NOTEBOOK_PARAMS (what result.json records)."""
     return normalise({k: namespace[k] for k in NOTEBOOK_PARAMS[notebook]})
@@ -146,9 +204,13 @@ def params_from(namespace: dict[str, Any], notebook: str) -> dict[str, Any]:
 
 def write_result(out_dir: str | os.PathLike, notebook: str, params: dict[str, Any], metrics: dict[str, Any],
                  **extra: Any) -> Path:
-    """out_dir/result.json: the notebook, its parameters, its metrics (atomically; written last in a notebook)."""
-    rec = {"notebook": notebook, "params": normalise(params), "metrics": metrics,
-           "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), **extra}
+    """out_dir/result.json: the notebook, its parameters, its metrics (atomically; written last in a notebook).
+
+    Paths inside the repository in params and in the extra fields (checkpoint, encoder, ...) are stored
+    in portable_params' "<repo>/..." form; resolve_params turns them back into absolute paths."""
+    rec = {"notebook": notebook, "params": portable_params(normalise(params)), "metrics": metrics,
+           "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+           **portable_params(normalise(extra))}
     return atomic_write_json(Path(out_dir) / RESULT, rec)
 
 
@@ -477,12 +539,15 @@ class RunRecord:
 RUNTIME_PARAMS = frozenset({"device", "threads", "progress"})  # change how, not what, a run computes
 
 
-def is_finished(run: Run, run_dir: Path) -> bool:
-    """True when run_dir/result.json exists and holds this run's parameters (runtime ones aside)."""
+def is_finished(run: Run, run_dir: Path, root: str | os.PathLike | None = None) -> bool:
+    """True when run_dir/result.json exists and holds this run's parameters (runtime ones aside).
+
+    Both sides are compared in portable_params' form (paths inside the repository `root`, default
+    repo_root(), relative to it), so results written in a clone at another path still count."""
     res = read_result(run_dir)
     if res is None or not isinstance(res.get("params"), dict):
         return False
-    strip = lambda p: {k: v for k, v in p.items() if k not in RUNTIME_PARAMS}
+    strip = lambda p: {k: v for k, v in portable_params(p, root).items() if k not in RUNTIME_PARAMS}
     return strip(res["params"]) == strip(normalise(run.params))
 
 
@@ -684,17 +749,21 @@ def table1(out: Path, runs: list[Run]):
     return pd.DataFrame(rows)
 
 
-def table1_markdown(df) -> str:
-    """Table I as Markdown with 'mean ± std' cells."""
+def table1_frame(df):
+    """Table I for reading: 'mean ± std' text cells, ours beside the paper's (display() shows it as a table)."""
     import pandas as pd
-    md = pd.DataFrame({"Model": df["model"],
-                       "IS (ours)": [_pm(a, b) for a, b in zip(df["is_mean"], df["is_std"])],
-                       "IS (paper, SC09)": [_pm(a, b) for a, b in zip(df["paper_is_mean"], df["paper_is_std"])],
-                       "FID (ours, round trip)": [_pm(a, None) for a in df["fid"]],
-                       "FID (ours, raw)": [_pm(a, None) for a in df["fid_raw"]],
-                       "FID (paper, SC09)": [_pm(a, b) for a, b in zip(df["paper_fid_mean"], df["paper_fid_std"])],
-                       "note": df["note"]})
-    return md.to_markdown(index=False, disable_numparse=True)  # keep '0.00', not tabulate's '0'
+    return pd.DataFrame({"Model": df["model"],
+                         "IS (ours)": [_pm(a, b) for a, b in zip(df["is_mean"], df["is_std"])],
+                         "IS (paper, SC09)": [_pm(a, b) for a, b in zip(df["paper_is_mean"], df["paper_is_std"])],
+                         "FID (ours, round trip)": [_pm(a, None) for a in df["fid"]],
+                         "FID (ours, raw)": [_pm(a, None) for a in df["fid_raw"]],
+                         "FID (paper, SC09)": [_pm(a, b) for a, b in zip(df["paper_fid_mean"], df["paper_fid_std"])],
+                         "note": df["note"]})
+
+
+def table1_markdown(df) -> str:
+    """Table I as Markdown with 'mean ± std' cells (table1_frame's text)."""
+    return table1_frame(df).to_markdown(index=False, disable_numparse=True)  # keep '0.00', not tabulate's '0'
 
 
 TABLE1_NOTE = ("FID (round trip): against real training clips sent through the same spectrogram + PGHI round "
@@ -734,8 +803,9 @@ def table2(out: Path, runs: list[Run]):
     return pd.DataFrame(rows)
 
 
-def table2_markdown(df) -> str:
-    """Table II as Markdown: 'Training data size' then, per method, ours and the paper's (SC09) side by side."""
+def table2_frame(df):
+    """Table II for reading: 'Training data size' then, per method, ours and the paper's (SC09) side by side,
+    as text cells (display() shows it as a table)."""
     import pandas as pd
     cols = {"Training data size": [f"{f * 100:g} %" for f in df["fraction"]]}
     for meth in TABLE2_METHODS:
@@ -743,7 +813,12 @@ def table2_markdown(df) -> str:
                                      zip(df[f"{meth} mean"], df[f"{meth} std"], df[f"{meth} n"])]
         cols[f"{meth} (paper, SC09)"] = [_pm(a, b, 2) for a, b in zip(df[f"{meth} paper mean"],
                                                                       df[f"{meth} paper std"])]
-    return pd.DataFrame(cols).to_markdown(index=False, disable_numparse=True)
+    return pd.DataFrame(cols)
+
+
+def table2_markdown(df) -> str:
+    """Table II as Markdown (table2_frame's text)."""
+    return table2_frame(df).to_markdown(index=False, disable_numparse=True)
 
 
 def write_table(out: Path, table: int, runs: list[Run]) -> tuple[Path, Path]:

@@ -177,7 +177,7 @@ def test_mismatched_checkpoint_names_both(tables, tmp_path):
         rp.load_generator(ckpt, "tiny", "supervised_biggan")
     with pytest.raises(FileNotFoundError, match="not found"):
         rp.load_generator(tmp_path / "nope.pt", "tiny")
-    ev = json.loads((tables / "runs" / "eval_ggan_f5_d0" / "result.json").read_text())["params"]
+    ev = rp.resolve_params(json.loads((tables / "runs" / "eval_ggan_f5_d0" / "result.json").read_text())["params"])
     run = rp.Run("eval_mismatch", "evaluate", {**ev, "preset": "small"})
     rec = rp.execute(run, tmp_path, progress=False)
     assert rec.status == "failed"
@@ -206,7 +206,7 @@ def test_diverged_generator_end_to_end(tables, tmp_path):
             if k.startswith(prefix) and v.is_floating_point():
                 v.fill_(float("nan"))
     bad = save_checkpoint(tmp_path / "diverged.pt", state)
-    ev = json.loads((tables / "runs" / "eval_ggan_f5_d0" / "result.json").read_text())["params"]
+    ev = rp.resolve_params(json.loads((tables / "runs" / "eval_ggan_f5_d0" / "result.json").read_text())["params"])
     run = rp.Run("eval_ggan_f5_d0", "evaluate", {**ev, "checkpoint": str(bad)})
     assert rp.execute(run, tmp_path, progress=False).status == "done"
     gen = json.loads((tmp_path / "runs" / run.name / "result.json").read_text())["metrics"]["generated"]
@@ -260,3 +260,82 @@ def test_claim_is_exclusive(tmp_path):
     assert not rp.claim_run(d)
     rp.release_run(d)
     assert rp.claim_run(d)
+
+
+def test_portable_params_round_trip(tmp_path):
+    """Paths inside the root become '<repo>/...' (nested too) and resolve back; other values are untouched."""
+    root = tmp_path / "repo"
+    params = {"checkpoint": str(root / "results" / "x" / "runs" / "g" / "checkpoint.pt"), "data": "fsdd",
+              "root": str(root), "nested": {"files": [str(root / "models" / "c.pt"), 3]}, "iters": 2,
+              "fractions": [0.01, 0.05], "flag": True, "none": None}
+    port = rp.portable_params(params, root)
+    assert port["checkpoint"] == "<repo>/results/x/runs/g/checkpoint.pt" and port["root"] == "<repo>"
+    assert port["nested"] == {"files": ["<repo>/models/c.pt", 3]}
+    assert {k: port[k] for k in ("data", "iters", "fractions", "flag", "none")} == \
+        {k: params[k] for k in ("data", "iters", "fractions", "flag", "none")}
+    assert rp.resolve_params(port, root) == params
+    other = tmp_path / "clone"
+    assert rp.resolve_params(port, other)["checkpoint"] == str(other / "results" / "x" / "runs" / "g" / "checkpoint.pt")
+    assert rp.portable_params(port, root) == port  # idempotent
+
+
+def test_portable_params_keeps_paths_outside_the_root(tmp_path):
+    """Absolute paths outside the root (a sibling with the root's name as prefix too) and relative strings stay."""
+    root = tmp_path / "repo"
+    outside = {"a": str(tmp_path / "elsewhere" / "c.pt"), "b": str(tmp_path / "repo-other" / "c.pt"),
+               "c": "/", "d": "models/c.pt", "e": str(root / ".." / "escape.pt")}
+    assert rp.portable_params(outside, root) == outside
+    assert rp.resolve_params(outside, root) == outside
+
+
+def _fake_clone_plan(root, table: int):
+    """Table `table`'s runs with data, --out and metric classifier inside `root` (absolute paths there)."""
+    argv = ["--table", str(table), "--data", str(root / "digits"), "--out", str(root / "results" / "digits-tiny"),
+            "--metric-classifier", str(root / "models" / "clf.pt"), *COMMON]
+    o = rp.options(rp.parse_args(argv))
+    return o, rp.plan(table, o)
+
+
+def test_finished_runs_survive_a_move_of_the_repository(tmp_path, monkeypatch):
+    """result.json written in a checkout at one path counts as finished in a copy at another path."""
+    import shutil
+    root_a, root_b = tmp_path / "main", tmp_path / "clone"
+    monkeypatch.setattr(rp, "repo_root", lambda: root_a)
+    o_a, runs_a = _fake_clone_plan(root_a, 1)
+    for run in runs_a:
+        rp.write_result(o_a.out / "runs" / run.name, run.notebook, run.params, {},
+                        checkpoint=str(o_a.out / "runs" / run.name / "checkpoint.pt"))
+    ev = json.loads((o_a.out / "runs" / "eval_ggan_f5_d0" / rp.RESULT).read_text())
+    assert ev["params"]["checkpoint"] == "<repo>/results/digits-tiny/runs/ggan_f5_d0/checkpoint.pt"
+    assert ev["params"]["metric_classifier"] == "<repo>/models/clf.pt"
+    assert ev["params"]["data"] == "<repo>/digits" and ev["checkpoint"].startswith("<repo>/results/")
+    assert str(root_a) not in json.dumps(ev)
+    shutil.copytree(root_a, root_b)  # the clone
+    monkeypatch.setattr(rp, "repo_root", lambda: root_b)
+    o_b, runs_b = _fake_clone_plan(root_b, 1)
+    assert [r.name for r in runs_b] == [r.name for r in runs_a]
+    assert runs_b[-1].params["checkpoint"].startswith(str(root_b))  # the notebooks still get absolute paths
+    assert all(rp.is_finished(r, o_b.out / "runs" / r.name) for r in runs_b)
+    assert all(rp.is_finished(r, o_b.out / "runs" / r.name, root=root_b) for r in runs_b)  # explicit root
+    assert not rp.is_finished(runs_b[-1], o_b.out / "runs" / runs_b[-1].name, root=tmp_path / "third")
+    back = rp.resolve_params(rp.read_result(o_b.out / "runs" / runs_b[-1].name)["params"])
+    assert back == rp.normalise(runs_b[-1].params)
+    # a result.json from before portable paths (absolute) still counts where it was written
+    legacy = runs_a[-1]
+    (o_a.out / "runs" / legacy.name / rp.RESULT).write_text(json.dumps({"params": rp.normalise(legacy.params)}))
+    assert rp.is_finished(legacy, o_a.out / "runs" / legacy.name, root=root_a)
+
+
+def test_shipped_fsdd_small_runs_are_finished():
+    """The committed results/fsdd-small runs count as finished for the command in its README."""
+    argv = ["--preset", "small", "--data", "fsdd", "--fractions", "0.01", "0.05", "--draws", "3", "--threads", "1",
+            "--no-progress", "--keep-going", "--iters", "ggan=1000", "gan=1000", "enc=1000"]
+    o = rp.options(rp.parse_args(["--table", "2", *argv]))
+    if not (o.out / "runs").is_dir() or not rp.SHIPPED_CLASSIFIER.is_file():
+        pytest.skip("results/fsdd-small or models/metric_classifier_fsdd.pt is not in this checkout")
+    for table in (2, 1):
+        o = rp.options(rp.parse_args(["--table", str(table), *argv]))
+        todo = [r.name for r in rp.plan(table, o) if not rp.is_finished(r, o.out / "runs" / r.name)]
+        assert todo == [], f"Table {table}: {todo}"
+    for res in (o.out / "runs").glob(f"*/{rp.RESULT}"):
+        assert str(rp.repo_root()) not in res.read_text(), res  # stored as '<repo>/...'
