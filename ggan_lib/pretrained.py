@@ -228,58 +228,77 @@ def load_or_train(name: str = "ggan-fsdd-small", *, from_scratch: bool = False, 
 
 
 # ---------------------------------------------------------------------- measurement
-def _classify_audio(audio: np.ndarray, clf, feature_kind: str, progress: bool):
-    """(IS mean, IS std, FeatureStats, predicted classes) of audio (N, L) from one classifier pass."""
-    from ggan_lib.metrics import classifier_outputs, feature_statistics, inception_score
-    probs, feats = classifier_outputs(audio, clf, feature_kind=feature_kind, progress=progress)
-    return (*inception_score(probs), feature_statistics(feats), probs.argmax(1))
+def _preset_of(model_cfg) -> str:
+    """The preset whose spectrogram shape the model has (the round trip's resolution)."""
+    from ggan_lib.config import PRESETS
+    shape = tuple(model_cfg.spec_shape)
+    for name, cfg in PRESETS.items():
+        if tuple(cfg.spec_shape) == shape:
+            return name
+    raise ValueError(f"no preset has spectrograms of shape {shape}")
 
 
-def _fid(a, b) -> float:
-    """Frechet distance of two FeatureStats."""
-    from ggan_lib.metrics import frechet_distance
-    return frechet_distance(a.mu, a.sigma, b.mu, b.sigma)
+def measure(pm: Pretrained, *, n_clips: int = 500, n_real: int = 1000, feature_kind: str = "spatial_mean",
+            seed: int = 0, n_splits: int = 10, classifier_path: str | os.PathLike | None = None, fsdd_dir=None,
+            progress: bool = False) -> dict[str, Any]:
+    """The card's figures, IS / FID scored exactly as Table I scores a GGAN (notebooks/evaluate.ipynb).
 
-
-def measure(pm: Pretrained, *, n_clips: int = 500, feature_kind: str = "spatial_mean", seed: int = 0,
-            classifier_path: str | os.PathLike | None = None, fsdd_dir=None, progress: bool = False) -> dict[str, Any]:
-    """The card's figures: FSDD test accuracy of Cx(F(D(x))), IS / FID of n_clips generated clips vs real test audio.
-
-    Beside them, as Table I does: IS of the real test audio, and IS / FID of the real test clips passed
-    through the model's own spectrogram resolution and PGHI ("round trip", the ceiling this front end
-    allows); the generated clips' FID is given against both the raw and the round-trip test audio.
+    FID references: ``n_real`` FSDD training clips (shuffled with ``seed``) sent through the model's
+    spectrogram + PGHI round trip ('fid', the primary figure) and the same clips untouched ('fid_raw',
+    mostly the front end), from ``reproduce.real_reference``; the ``n_clips`` generated clips (z from
+    ``seed``, c = 0..9 cyclic, EMA generator, PGHI audio) by ``reproduce.score_generated``; the real
+    test clips by ``reproduce.score_real`` (Table I's real-test row). Beside them: FSDD test accuracy of
+    Cx(F(D(x))), how often the classifier hears a generated clip's intended digit ('class_agree') and
+    its accuracy on round-trip test clips (the ceiling this front end allows).
     """
-    from ggan_lib.audio import AudioConfig
-    from ggan_lib.data import DigitFolder, default_fsdd_dir
-    from ggan_lib.metrics import load_classifier
-    from ggan_lib.metrics.train_classifier import load_digit_folder
+    from ggan_lib import reproduce as rp
+    from ggan_lib.metrics import classifier_outputs, load_classifier, roundtrip_audio
     from ggan_lib.pghi import spectrogram_to_audio
-    acfg = AudioConfig(spec_shape=tuple(pm.model_cfg.spec_shape))
-    folder = Path(fsdd_dir) if fsdd_dir else default_fsdd_dir()
-    X_test, y_test = DigitFolder(folder, split="test", cfg=acfg, progress=progress).as_tensors()
+    preset = _preset_of(pm.model_cfg)
+    acfg = rp._audio_cfg(preset)
+    data = str(fsdd_dir) if fsdd_dir else "fsdd"
+    X_test, y_test = rp.load_spectrograms(data, "test", preset, progress=progress)
     pred = torch.cat([pm.classify(xb).argmax(1).cpu() for xb in X_test.split(256)])
     acc = float((pred == y_test).float().mean())
-    clf = load_classifier(classifier_path or MODELS_DIR / "metric_classifier_fsdd.pt")
-    waves, _ = load_digit_folder(folder, "test", progress=progress)
-    # the folders are sorted by digit: shuffle, or every IS split holds one class and the IS is ~1
-    waves = waves[np.random.default_rng(seed).permutation(len(waves))]
-    perm = torch.from_numpy(np.random.default_rng(seed).permutation(len(X_test)))
-    X_mix, y_mix = X_test[perm], y_test[perm]
-    z = torch.randn(n_clips, pm.model_cfg.z_dim, generator=torch.Generator().manual_seed(seed))
-    c = torch.arange(n_clips) % pm.model_cfg.n_classes
-    specs = torch.cat([pm.sample(len(zb), c=cb, z=zb).cpu() for zb, cb in zip(z.split(100), c.split(100))])
-    to_audio = lambda x: spectrogram_to_audio(x[:, 0].double().numpy(), acfg)  # noqa: E731
-    gen_is, gen_is_std, gen, gen_pred = _classify_audio(to_audio(specs), clf, feature_kind, progress)
-    real_is, _, real, _ = _classify_audio(waves, clf, feature_kind, progress)
-    rt_is, _, rt, rt_pred = _classify_audio(to_audio(X_mix), clf, feature_kind, progress)
-    return {"test_accuracy": acc, "n_test": len(y_test), "is": gen_is, "is_std": gen_is_std, "fid": _fid(gen, real),
-            "fid_vs_round_trip": _fid(gen, rt), "n_generated": n_clips, "real_test_is": real_is,
-            "real_test_round_trip_is": rt_is, "real_test_round_trip_fid": _fid(rt, real),
-            "class_agree": float((gen_pred == c.numpy()).mean()),  # generated clips heard as their code's digit
-            "real_test_round_trip_classifier_acc": float((rt_pred == y_mix.numpy()).mean()),
-            "fid_features": f"{feature_kind} ({len(real.mu)}-d) of models/metric_classifier_fsdd.pt",
-            "fid_reference": "FSDD test split (250 clips)", "is_splits": 10,
-            "generated_codes": f"z ~ N(0, I) seed {seed}, c = 0..9 cyclic, EMA generator, PGHI (no Griffin-Lim)"}
+    clf_path = Path(classifier_path) if classifier_path else MODELS_DIR / "metric_classifier_fsdd.pt"
+    clf = load_classifier(clf_path)
+    score = dict(feature_kind=feature_kind, n_splits=n_splits)
+    # Table I's references and real rows (shuffled clips: IS splits must not be one digit each)
+    train_waves, _ = rp.load_waves(data, "train", n_real, seed, progress=progress)
+    real_train, refs = rp.real_reference(train_waves, clf, preset=preset, progress=progress, **score)
+    test_waves, test_labels = rp.load_waves(data, "test", 0, seed, progress=progress)
+    real_test = rp.score_real(test_waves, refs["roundtrip"], clf, preset=preset, raw_stats=refs["raw"], **score)
+    specs = pm.sample(n_clips, seed=seed).cpu()
+    gen = rp.score_generated(specs, refs["roundtrip"], clf, raw_stats=refs["raw"], preset=preset,
+                             on_nonfinite="report", progress=progress, **score)
+    # which digit the classifier hears: generated clips vs their code, round-trip test clips vs their label
+    c = (torch.arange(n_clips) % pm.model_cfg.n_classes).numpy()
+    gen_probs, _ = classifier_outputs(spectrogram_to_audio(specs[:, 0].double().numpy(), acfg), clf,
+                                      feature_kind=feature_kind, progress=progress)
+    rt_probs, _ = classifier_outputs(roundtrip_audio(test_waves, acfg), clf, feature_kind=feature_kind,
+                                     progress=progress)
+    n_feat = len(refs["raw"].mu)
+    h, w = acfg.spec_shape
+    return {"test_accuracy": acc, "n_test": len(y_test),
+            "is": gen["is"], "is_std": gen["is_std"], "fid": gen["fid"], "fid_raw": gen["fid_raw"],
+            "n_generated": n_clips, "n_nonfinite": gen["n_nonfinite"],
+            "fid_reference": f"{real_train['n']} FSDD training clips (shuffled, seed {seed}) sent through the "
+                             f"{h} x {w} spectrogram + PGHI round trip, as Table I's FID (round trip)",
+            "fid_raw_reference": f"the same {real_train['n']} training clips, untouched recordings, as Table I's "
+                                 "FID (raw); mostly measures the front end",
+            "real_train_is": real_train["is"], "real_train_is_std": real_train["is_std"],
+            "real_train_round_trip_is": real_train["is_roundtrip"], "n_real": real_train["n"],
+            "real_test_is": real_test["is"], "real_test_is_std": real_test["is_std"],
+            "real_test_round_trip_is": real_test["is_roundtrip"],
+            "real_test_fid": real_test["fid"],          # round-trip test clips vs the round-trip reference
+            "real_test_fid_raw": real_test["fid_raw"],  # raw test clips vs the raw reference
+            "real_test_round_trip_fid_raw": real_test["fid_roundtrip_vs_raw"],  # the front end's share of fid_raw
+            "class_agree": float((gen_probs.argmax(1) == c).mean()),  # generated clips heard as their code's digit
+            "real_test_round_trip_classifier_acc": float((rt_probs.argmax(1) == np.asarray(test_labels)).mean()),
+            "fid_features": f"{feature_kind} ({n_feat}-d) of models/{clf_path.name}",
+            "is_splits": n_splits,
+            "generated_codes": f"z ~ N(0, I) seed {seed}, c = 0..9 cyclic, EMA generator, PGHI (no Griffin-Lim)",
+            "protocol": "Table I's (notebooks/evaluate.ipynb): reproduce.real_reference, score_real, score_generated"}
 
 
 def machine() -> str:
@@ -300,6 +319,8 @@ def main(argv=None) -> int:
     m = sub.add_parser("measure")
     m.add_argument("path")
     m.add_argument("--n-clips", type=int, default=500)
+    m.add_argument("--n-real", type=int, default=1000, help="training clips of the FID references (Table I: 1000)")
+    m.add_argument("--seed", type=int, default=0)
     m.add_argument("--threads", type=int, default=None)
     a = p.parse_args(argv)
     if getattr(a, "threads", None):
@@ -311,11 +332,12 @@ def main(argv=None) -> int:
         return 0
     pm = load_pretrained(a.path, check_hash=False)
     t0 = time.time()
-    metrics = measure(pm, n_clips=a.n_clips, progress=True)
+    metrics = measure(pm, n_clips=a.n_clips, n_real=a.n_real, seed=a.seed, progress=True)
     card = read_card(a.path)
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    card.update(metrics=metrics, measured={"machine": machine(), "date": when, "seconds": round(time.time() - t0, 1)},
-                sha256=sha256(a.path))
+    command = "python -m ggan_lib.pretrained " + " ".join(sys.argv[1:] if argv is None else argv)
+    card.update(metrics=metrics, measured={"command": command, "machine": machine(), "date": when,
+                                           "seconds": round(time.time() - t0, 1)}, sha256=sha256(a.path))
     write_card(a.path, card)
     print(json.dumps(metrics, indent=1))
     return 0
