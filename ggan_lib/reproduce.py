@@ -880,13 +880,16 @@ def machine() -> str:
 
 
 def write_manifest(out: Path, argv: Sequence[str], table: int, records: list[RunRecord]) -> Path:
-    """out/manifest.json: command, machine, date, git commit and per-run status / wall time (merged by table)."""
+    """out/manifest.json: command, machine, date, git commit and per-run status / wall time (merged by table).
+
+    Paths inside the repository are written in portable_params' "<repo>/..." form."""
     path = out / "manifest.json"
     old = json.loads(path.read_text()) if path.exists() else {}
     tables = old.get("tables", {})
     # a run another runner executed ('elsewhere' here) keeps the record that runner wrote
     before = {r.get("name"): r for r in tables.get(str(table), {}).get("runs", [])}
     runs = [before.get(r.name, r.__dict__) if r.status == "elsewhere" else r.__dict__ for r in records]
+    runs = portable_params(normalise(runs))  # executed notebooks, result files: "<repo>/..." as in result.json
     tables[str(table)] = {"command": "python -m ggan_lib.reproduce " + " ".join(argv),
                           "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                           "machine": machine(), "git_commit": git_commit(), "runs": runs}

@@ -339,3 +339,15 @@ def test_shipped_fsdd_small_runs_are_finished():
         assert todo == [], f"Table {table}: {todo}"
     for res in (o.out / "runs").glob(f"*/{rp.RESULT}"):
         assert str(rp.repo_root()) not in res.read_text(), res  # stored as '<repo>/...'
+    assert str(rp.repo_root()) not in (o.out / "manifest.json").read_text()
+
+
+def test_manifest_stores_repository_paths_portably(tmp_path, monkeypatch):
+    """write_manifest writes the executed-notebook and result paths inside the repository as '<repo>/...'."""
+    monkeypatch.setattr(rp, "repo_root", lambda: tmp_path)
+    rec = rp.RunRecord(name="cnn_f1", notebook="train_baseline", status="done", wall_s=1.0,
+                       executed=str(tmp_path / "results" / "x" / "runs" / "cnn_f1" / "train_baseline.ipynb"))
+    path = rp.write_manifest(tmp_path / "results" / "x", ["--table", "2"], 2, [rec])
+    runs = json.loads(path.read_text())["tables"]["2"]["runs"]
+    assert runs[0]["executed"] == "<repo>/results/x/runs/cnn_f1/train_baseline.ipynb"
+    assert runs[0]["status"] == "done" and runs[0]["wall_s"] == 1.0
