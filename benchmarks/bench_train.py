@@ -80,29 +80,52 @@ def count_flops(tr: Trainer) -> dict[str, float]:
 
 
 def bench(preset: str, batch: int, device: str, mode: str, iters: int, warmup: int) -> dict:
-    """Warm up, then time `iters` full iterations; per-phase seconds are means per iteration."""
+    """Warm up, time `iters` full iterations, then time each phase over a few more (with a sync per phase)."""
     tr = make_trainer(preset, batch, device, **MODES[mode])
     dev = tr.device
     for _ in range(warmup):  # includes compilation for bf16+compile
         tr.step()
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
-    acc = time_phases(tr)
     _sync(dev)
     t0 = time.perf_counter()
-    for _ in range(iters):
+    for _ in range(iters):  # no sync inside: the GPU queue runs ahead as in training
         out = tr.step()
     _sync(dev)
     dt = (time.perf_counter() - t0) / iters
+    phase_iters = max(1, iters // 2)
+    acc = time_phases(tr)
+    for _ in range(phase_iters):
+        tr.step()
     peak = (torch.cuda.max_memory_allocated(dev) if dev.type == "cuda"
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)  # Linux: KiB
     res = {"preset": preset, "batch": batch, "mode": mode, "device": str(dev), "s_per_iter": dt, "it_per_s": 1 / dt,
            "peak_mem_GiB": peak / 2**30, "peak_kind": "cuda_max_allocated" if dev.type == "cuda" else "cpu_max_rss",
            "g_forwards_per_iter": out["g_forwards"],
-           "phase_s_per_iter": {k: v / iters for k, v in acc.items()}}
+           "phase_s_per_iter": {k: v / phase_iters for k, v in acc.items()}}
+    del tr
+    _free(dev)
     if mode == "fp32":
         res.update(count_flops(make_trainer(preset, batch, device, amp="off")))
+        _free(dev)
     return res
+
+
+def _free(dev: torch.device) -> None:
+    """Return cached blocks so the next mode starts from an empty GPU."""
+    import gc
+    gc.collect()
+    if dev.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def bench_or_oom(*args) -> dict:
+    """bench(), or {"oom": message} when the mode does not fit in GPU memory (fp32 may not at batch 64)."""
+    try:
+        return bench(*args)
+    except torch.cuda.OutOfMemoryError as e:
+        _free(torch.device("cuda"))
+        return {"preset": args[0], "batch": args[1], "mode": args[3], "oom": str(e).splitlines()[0]}
 
 
 def main(argv=None) -> None:
@@ -125,7 +148,13 @@ def main(argv=None) -> None:
     print(f"# {platform.processor() or platform.machine()}, torch {torch.__version__}, device {dev}, "
           f"threads {torch.get_num_threads()}, preset {a.preset}, batch {batch}")
     for mode in modes:
-        r = bench(a.preset, batch, a.device, mode, a.iters, a.warmup)
+        r = bench_or_oom(a.preset, batch, a.device, mode, a.iters, a.warmup)
+        if "oom" in r:
+            print(f"{mode:>13}: out of GPU memory ({r['oom']})")
+            if a.json:
+                with open(a.json, "a") as fh:
+                    fh.write(json.dumps(r) + "\n")
+            continue
         phases = "  ".join(f"{k} {v * 1e3:.0f}ms" for k, v in r["phase_s_per_iter"].items())
         flops = (f"  {r['flops_per_iter']:.3g} FLOP/iter (G fwd {r['g_fwd_flops_per_sample']:.3g}, "
                  f"D trunk fwd {r['d_fwd_flops_per_sample']:.3g} per sample)" if "flops_per_iter" in r else "")
