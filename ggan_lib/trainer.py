@@ -167,7 +167,7 @@ class Trainer:
         self.device = resolve_device(train_cfg.device)
         self.amp = train_cfg.amp == "bf16" or (train_cfg.amp == "auto" and self.device.type == "cuda")
         self.mem_format = torch.channels_last if train_cfg.channels_last else torch.contiguous_format
-        self.backend_flags = configure_cuda_backends(train_cfg, self.device)
+        configure_cuda_backends(train_cfg, self.device)
         torch.manual_seed(train_cfg.seed)  # same init on every rank; broadcast below makes sure
         if model is None:
             from ggan_lib.networks import GGAN
