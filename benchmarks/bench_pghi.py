@@ -55,7 +55,7 @@ def make_methods(cfg, n_gla: int, with_librosa: bool):
     import librosa
     import numpy as np
     from ggan_lib.audio import idgt
-    from ggan_lib.pghi import fgla, spectrogram_to_audio
+    from ggan_lib.audio.pghi import fgla, spectrogram_to_audio
 
     a, M = cfg.hop, cfg.n_channels
     t = np.arange(-M // 2, M // 2)
@@ -89,7 +89,7 @@ def run(methods, specs, cfg):
     """Time and score every method on every clip: {name: (sc dB list, ms list)}."""
     import numpy as np
     from ggan_lib.audio import spectrogram_to_magnitude
-    from ggan_lib.pghi import spectral_convergence
+    from ggan_lib.audio.pghi import spectral_convergence
 
     for fn in methods.values():  # warm-up: numba compilation, FFT plans
         fn(specs[0], spectrogram_to_magnitude(specs[0], cfg))

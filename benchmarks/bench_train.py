@@ -23,7 +23,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ggan_lib.config import ModelConfig  # noqa: E402
-from ggan_lib.trainer import TrainConfig, Trainer, resolve_device  # noqa: E402
+from ggan_lib.train.ggan import TrainConfig, Trainer, resolve_device  # noqa: E402
 
 MODES = {"fp32": dict(amp="off"), "bf16": dict(amp="bf16"),
          "bf16+compile": dict(amp="bf16", compile=True, channels_last=True)}

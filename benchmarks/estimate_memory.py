@@ -13,7 +13,7 @@ the script extrapolates to --target-batch.
 What it leaves out (so a GPU peak is higher): the CUDA caching allocator's rounding and fragmentation,
 cuDNN / cuBLAS workspaces, CUDA context (not in max_memory_allocated anyway), torch.compile buffers.
 What it models: bf16 autocast as on CUDA (the CPU's autocast casts the same op families), and the
-attention kernel: ``fused`` (SDPA's flash / memory-efficient kernels, that ggan_lib.layers makes
+attention kernel: ``fused`` (SDPA's flash / memory-efficient kernels, that ggan_lib.model.layers makes
 eligible on CUDA by padding the head widths to 8; emulated by the CPU's flash kernel) or ``math`` (the kernel CUDA falls back to when a head
 width is not a multiple of 8 or the last dimension is strided, which materialises the HW x HW/4
 softmax matrix).
@@ -32,7 +32,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ggan_lib import layers  # noqa: E402
+from ggan_lib.model import layers  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_train import make_trainer  # noqa: E402

@@ -30,13 +30,13 @@ python benchmarks/bench_train.py --preset "$preset" --batch 64 --iters 10 --warm
 # 2. Smoke run at the paper preset on synthetic spectrograms (no dataset needed): 20 iterations,
 #    a checkpoint, then 5 more resumed from it; the loss log must be finite throughout.
 rm -rf "$out/smoke"
-python -m ggan_lib.train --preset "$preset" --data synthetic --iters 20 --ckpt-every 20 --eval-every 0 \
+python -m ggan_lib.cli.train --preset "$preset" --data synthetic --iters 20 --ckpt-every 20 --eval-every 0 \
     --batch-size 64 --log-every 1 --progress false --out "$out/smoke" 2>&1 | tee "$out/smoke.txt"
-python -m ggan_lib.train --preset "$preset" --data synthetic --iters 5 --eval-every 0 --progress false \
+python -m ggan_lib.cli.train --preset "$preset" --data synthetic --iters 5 --eval-every 0 --progress false \
     --log-every 1 --out "$out/smoke" --resume auto 2>&1 | tee -a "$out/smoke.txt"
 python - "$out/smoke" <<'EOF' | tee -a "$out/smoke.txt"
 import math, sys
-from ggan_lib.logging_utils import read_log
+from ggan_lib.io.logs import read_log
 log = read_log(f"{sys.argv[1]}/log.jsonl")
 its, secs = log["iter"], log["sec"]
 bad = sorted({(i, k) for k, vs in log.items() for i, v in zip(its, vs)

@@ -24,8 +24,8 @@ from tqdm.auto import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 from ggan_lib.data import default_librispeech_dir  # noqa: E402
-from ggan_lib import atomic  # noqa: E402
-from ggan_lib.download import fetch_archive_for_script, iter_tar  # noqa: E402
+from ggan_lib.io import atomic  # noqa: E402
+from ggan_lib.io.download import fetch_archive_for_script, iter_tar  # noqa: E402
 
 URL = "http://www.openslr.org/resources/12/train-clean-100.tar.gz"
 # sha256 of train-clean-100.tar.gz (6.3 GB) as pinned by torchaudio.datasets.LIBRISPEECH

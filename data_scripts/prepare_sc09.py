@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 from ggan_lib.data import default_sc09_dir  # noqa: E402
-from ggan_lib import atomic  # noqa: E402
-from ggan_lib.download import fetch_archive_for_script, iter_tar  # noqa: E402
+from ggan_lib.io import atomic  # noqa: E402
+from ggan_lib.io.download import fetch_archive_for_script, iter_tar  # noqa: E402
 
 URL = "http://download.tensorflow.org/data/speech_commands_v0.02.tar.gz"
 # sha256 of the official v0.02 tarball (2.3 GB), as pinned by torchaudio.datasets.SPEECHCOMMANDS

@@ -1,13 +1,16 @@
-"""Model configuration: a frozen dataclass with the paper's defaults, every design-note choice, and presets.
+"""Every configuration of the library, as frozen dataclasses with the paper's defaults and named presets.
 
-Training settings (batch 64, k = 2, learning rates) live in ggan_lib.trainer.TrainConfig.
+AudioConfig (the front end), ModelConfig (the networks), TrainConfig (Algorithm 1), BaselineConfig (the
+baselines' loops), MonitorConfig (evaluation during training) and EvalConfig (IS / FID and the label
+protocol: feature layer, reference, PGHI settings). Nothing here imports the rest of the library.
 """
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 # BigGAN's channel multipliers for a D trunk with six down blocks (Table XIV: 1, 1, 2, 4, 8, 16 x ch).
@@ -192,3 +195,231 @@ PRESETS: dict[str, ModelConfig] = {
                         g_attn=(8,), d_attn=(8,), z_dim=16, mlp_hidden=16, f_hidden=32, df_hidden=16),
 }
 ModelConfig._PRESETS = PRESETS
+
+
+# --------------------------------------------------------------------------- audio front end
+@dataclass(frozen=True)
+class AudioConfig:
+    """Parameters of the audio front end (TiFGAN / tifresi defaults)."""
+
+    sample_rate: int = 16000  # Hz, every clip is resampled to this
+    clip_samples: int = 16000  # 1 s: cut / zero-pad to this first ...
+    signal_length: int = 16384  # ... then zero-pad to L (a multiple of hop and n_channels)
+    hop: int = 128  # a, time step of the Gabor lattice
+    n_channels: int = 512  # M, number of frequency channels (FFT length)
+    log_floor: float = -10.0  # natural-log floor of |c| / max|c|
+    spec_shape: tuple = (256, 128)  # (H freq, W time); smaller = area-downsampled (`small` preset)
+
+    @property
+    def n_frames(self) -> int:
+        """Number of time frames N = L / a."""
+        return self.signal_length // self.hop
+
+    @property
+    def n_bins(self) -> int:
+        """Number of real-DGT frequency rows M/2 + 1 (Nyquist row included)."""
+        return self.n_channels // 2 + 1
+
+    @property
+    def full_shape(self) -> tuple:
+        """Shape (M/2, N) of the full-resolution log-magnitude (Nyquist row dropped)."""
+        return (self.n_channels // 2, self.n_frames)
+
+    def key(self) -> str:
+        """Short stable hash of every field, for cache file names."""
+        text = repr(sorted(asdict(self).items()))
+        return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+    def __post_init__(self):
+        """Check the lattice: L must be a multiple of a and M, and M of a."""
+        L, a, M = self.signal_length, self.hop, self.n_channels
+        if L % a or L % M or M % a:
+            raise ValueError(f"AudioConfig: need a | M | L, got a={a}, M={M}, L={L}")
+        if self.clip_samples > L:
+            raise ValueError("AudioConfig: clip_samples must be <= signal_length")
+        H, W = self.spec_shape
+        if (M // 2) % H or (L // a) % W:
+            raise ValueError(f"AudioConfig: spec_shape {self.spec_shape} must divide {self.full_shape}")
+        object.__setattr__(self, "spec_shape", (int(H), int(W)))
+
+
+# --------------------------------------------------------------------------- Algorithm 1
+# Fields that may differ when resuming (they change how, not what, is computed).
+RUNTIME_FIELDS = frozenset({"device", "compile", "channels_last", "log_every", "ckpt_every", "out_dir",
+                            "progress", "tensorboard", "sync_bn", "cudnn_benchmark", "tf32"})
+
+
+@dataclass(frozen=True)
+class TrainConfig(PresetConfig):
+    """Algorithm 1's training settings; Appendix C and BigGAN defaults."""
+
+    batch_size: int = 64                        # m, global over all ranks (Appendix C: 64 on 2 GPUs)
+    k_disc: int = 2                             # discriminator steps per iteration (Algorithm 1: k = 2)
+    lr_g: float = 5e-4                          # E, Ce, G, F, Cx (Appendix C)
+    lr_d: float = 2e-4                          # D1 (D, D'), D2, Df (Appendix C)
+    equal_lrs: bool = False                     # section V's "equal G/D lrs": every network uses lr_d
+    betas: tuple[float, float] = (0.0, 0.999)   # Adam betas (BigGAN)
+    adam_eps: float = 1e-8                      # Adam eps
+    seed: int = 0                               # seeds network init and the data/noise generator
+    device: str = "auto"                        # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
+    amp: str = "auto"                           # "bf16" autocast, "off", or "auto" (bf16 on CUDA, off on CPU)
+    channels_last: bool = False                 # NHWC images and conv weights (faster convs on tensor cores)
+    compile: bool = False                       # torch.compile every network (nn.Module.compile, keys kept)
+    cudnn_benchmark: bool = True                # CUDA: let cuDNN time its conv algorithms per shape (BigGAN does)
+    tf32: bool = True                           # CUDA: TF32 tensor cores for fp32 matmuls and convs (amp="off")
+    ema: bool = True                            # keep an exponential moving average of G for sampling
+    ema_decay: float = 0.999                    # EMA decay per iteration
+    ema_start: int = 0                          # iterations before which the EMA just copies G
+    df_fresh_features: bool = True              # Df step sees D after the D1 step (Algorithm 1 order); False reuses D1's
+    fc_reuse_fakes: bool = False                # FC reuses ECG's (pre-update) fakes instead of a fresh G forward
+    sync_bn: bool = False                       # SyncBatchNorm in G across ranks (CUDA + torch.distributed only)
+    log_every: int = 1                          # JSONL / TensorBoard record every N iterations
+    ckpt_every: int = 0                         # checkpoint every N iterations (0: only on request)
+    tensorboard: bool = True                    # mirror the log to TensorBoard when it is installed
+    progress: bool = True                       # tqdm progress bar in train()
+
+    def __post_init__(self) -> None:
+        """Validate choices."""
+        object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))  # Adam rejects (0, 0.999)
+        if self.amp not in ("auto", "bf16", "off"):
+            raise ValueError(f"amp must be 'auto', 'bf16' or 'off', not {self.amp!r}")
+        if self.batch_size < 2 or self.k_disc < 1:
+            raise ValueError(f"need batch_size >= 2 and k_disc >= 1, got {self.batch_size}, {self.k_disc}")
+
+
+TRAIN_PRESETS = {
+    "paper": TrainConfig(channels_last=True, log_every=50, ckpt_every=5000),
+    "small": TrainConfig(batch_size=16, log_every=10, ckpt_every=500),
+    "tiny": TrainConfig(batch_size=4, log_every=1, ckpt_every=0, ema_decay=0.9),
+}
+TrainConfig._PRESETS = TRAIN_PRESETS
+
+
+# --------------------------------------------------------------------------- baselines
+@dataclass(frozen=True)
+class BaselineConfig(PresetConfig):
+    """Training settings of every baseline; Appendix A/B where the paper gives them, else stated choices."""
+
+    batch_size: int = 64                        # m for every loop (BigGAN, Appendix C: 64)
+    k_disc: int = 2                             # D steps per G step for both BigGANs (as Algorithm 1's k)
+    lr_g: float = 5e-5                          # G of the supervised / unsupervised BigGAN (Appendix A, B)
+    lr_d: float = 2e-4                          # D of the supervised / unsupervised BigGAN (Appendix A, B)
+    betas: tuple[float, float] = (0.0, 0.999)   # Adam betas of the adversarial loops (BigGAN)
+    adam_eps: float = 1e-8                      # Adam eps
+    lr_enc: float = 2e-4                        # ALI encoder and joint D (the paper gives none: lr_d)
+    enc_k_disc: int = 1                         # joint-D steps per encoder step (ALI / BiGAN: 1)
+    # weight of ||E(G(z)) - z||^2 in the encoder loss (0: pure ALI). Pure ALI diverged on FSDD at `small`
+    # (|E(x)| ~ 2.6e7 after 1,000 steps, the latent classifier at chance for every draw); with 1.0 the
+    # encoder stays on the prior's scale (5 % draw 0: 30 % test accuracy after 300 steps). See
+    # results/fsdd-small/README.md.
+    enc_latent_recon: float = 1.0
+    lr_clf: float = 1e-3                        # CNN baseline and latent classifier (the paper gives none)
+    clf_betas: tuple[float, float] = (0.9, 0.999)  # Adam betas of the classifiers (not adversarial: Adam's)
+    clf_weight_decay: float = 0.0               # L2 weight decay of the classifiers
+    gan_iters: int = 20000                      # BigGAN G steps used by the protocol helpers (paper: unstated)
+    enc_iters: int = 5000                       # ALI encoder steps used by the protocol helpers
+    cnn_iters: int = 2000                       # CNN baseline steps used by the protocol helpers
+    clf_iters: int = 1000                       # latent-classifier steps used by the protocol helpers
+    seed: int = 0                               # seeds network init and the data/noise generator
+    device: str = "auto"                        # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
+    cudnn_benchmark: bool = True                # CUDA: cuDNN autotuning per shape (as the GGAN trainer)
+    tf32: bool = True                           # CUDA: TF32 tensor cores for the fp32 matmuls and convs
+    log_every: int = 1                          # JSONL record every N iterations
+    ckpt_every: int = 0                         # checkpoint every N iterations to out_dir (0: only on request)
+    tensorboard: bool = False                   # mirror the log to TensorBoard when it is installed
+    progress: bool = True                       # tqdm progress bar in train()
+
+    def __post_init__(self) -> None:
+        """Validate choices; betas as float tuples (Adam rejects ints, JSON gives lists)."""
+        object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
+        object.__setattr__(self, "clf_betas", tuple(float(b) for b in self.clf_betas))
+        if self.batch_size < 2 or self.k_disc < 1 or self.enc_k_disc < 1:
+            raise ValueError(f"need batch_size >= 2, k_disc >= 1, enc_k_disc >= 1, got "
+                             f"{self.batch_size}, {self.k_disc}, {self.enc_k_disc}")
+
+
+BASELINE_PRESETS = {
+    "paper": BaselineConfig(log_every=50, ckpt_every=5000),
+    "small": BaselineConfig(batch_size=16, gan_iters=2000, enc_iters=1000, cnn_iters=2000, clf_iters=1000,
+                            log_every=10, ckpt_every=500),
+    "tiny": BaselineConfig(batch_size=4, gan_iters=3, enc_iters=3, cnn_iters=5, clf_iters=5),
+}
+BaselineConfig._PRESETS = BASELINE_PRESETS
+
+
+# --------------------------------------------------------------------------- evaluation
+CRITERIA = {"fid": -1, "is": +1, "acc": +1, "none": 0}  # +1: higher is better
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    """What to evaluate during training, how often, and which checkpoint counts as best."""
+
+    every: int = 200                    # evaluate every N iterations (0: never)
+    n_clips: int = 200                  # fixed latent codes scored for IS / FID (cheap: a few hundred)
+    n_splits: int = 10                  # IS splits
+    feature_kind: str = "spatial_mean"  # FID features: 128-d keeps sqrtm cheap and defined for 200 clips
+    seed: int = 1234                    # seed of the fixed latent codes
+    use_ema: bool = True                # score the EMA generator (what sample() uses)
+    n_gla: int = 0                      # fast Griffin-Lim steps after PGHI
+    n_grid: int = 20                    # spectrograms in each snapshot grid
+    n_audio: int = 10                   # WAV clips per snapshot (the first n_audio codes: one per class)
+    best_by: str = "fid"                # "fid" (lower is better), "is", "acc" or "none"
+    min_delta: float = 0.0              # an improvement must beat the best by more than this
+    patience: int = 0                   # stop after this many evaluations without improvement (0: never)
+    batch_size: int = 64                # generation / classification batch
+
+    def __post_init__(self) -> None:
+        """Validate choices."""
+        if self.best_by not in CRITERIA:
+            raise ValueError(f"best_by must be one of {sorted(CRITERIA)}, not {self.best_by!r}")
+        if self.n_clips < self.n_splits or self.n_clips < 2:
+            raise ValueError(f"n_clips={self.n_clips} must be >= n_splits={self.n_splits} and >= 2")
+        if self.every < 0 or self.patience < 0:
+            raise ValueError("every and patience must be >= 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class EvalConfig(PresetConfig):
+    """How generated audio is scored (IS / FID) everywhere: feature layer, reference, PGHI settings, clip counts.
+
+    The one place for these defaults: the monitor, Table I, the pretrained zoo and gender guidance all read
+    an EvalConfig (``EvalConfig.preset(name)``) instead of writing their own.
+    """
+
+    feature_kind: str = "penultimate"   # FID features of the metric classifier: "penultimate", "spatial_mean", "logits"
+    reference: str = "auto"             # FID reference: "raw" recordings, "roundtrip" (through the model's front end
+                                        # and PGHI), or "auto": raw at 256 x 128, roundtrip below
+    pghi_tol: float = 1e-7              # PGHI: coefficients below tol * max are not integrated (tifresi's value)
+    n_gla: int = 0                      # fast Griffin-Lim iterations after PGHI
+    n_splits: int = 10                  # IS splits
+    n_real: int = 1000                  # real training clips for the reference statistics
+    batch_size: int = 64                # classifier batch
+
+    def __post_init__(self) -> None:
+        """Validate choices."""
+        if self.feature_kind not in ("penultimate", "spatial_mean", "logits"):
+            raise ValueError(f"feature_kind must be 'penultimate', 'spatial_mean' or 'logits', not {self.feature_kind!r}")
+        if self.reference not in ("auto", "raw", "roundtrip"):
+            raise ValueError(f"reference must be 'auto', 'raw' or 'roundtrip', not {self.reference!r}")
+        if not (0.0 <= self.pghi_tol < 1.0) or self.n_gla < 0 or self.n_splits < 1 or self.n_real < 2:
+            raise ValueError(f"invalid EvalConfig values: {self}")
+
+    def reference_for(self, spec_shape: tuple[int, int]) -> str:
+        """The FID reference at a model's spectrogram shape ('auto' resolved)."""
+        if self.reference != "auto":
+            return self.reference
+        return "raw" if tuple(spec_shape) == AudioConfig().spec_shape else "roundtrip"
+
+
+EVAL_PRESETS = {
+    "paper": EvalConfig(),
+    # 128-d features keep sqrtm cheap and the covariance defined for a few hundred clips
+    "small": EvalConfig(feature_kind="spatial_mean"),
+    "tiny": EvalConfig(feature_kind="spatial_mean", n_real=16, n_splits=2),
+}
+EvalConfig._PRESETS = EVAL_PRESETS

@@ -11,7 +11,7 @@
 # %% [markdown]
 # # Evaluate a checkpoint: IS / FID through PGHI audio, accuracy, real-train / real-test IS
 #
-# Papermill notebook, run by `python -m ggan_lib.reproduce` in its run folder (the cwd). Generated
+# Papermill notebook, run by `python -m ggan_lib.cli.reproduce` in its run folder (the cwd). Generated
 # spectrograms -> PGHI -> audio -> the project's classifier (paper IV-C); FID against real
 # training-split statistics, twice: `fid` against the real clips sent through the same spectrogram + PGHI
 # round trip (the primary figure: both sides share the front end) and `fid_raw` against the untouched
@@ -39,8 +39,8 @@ progress = True               # progress bars
 import time
 from pathlib import Path
 
-from ggan_lib import reproduce as rp
-from ggan_lib.evaluation import ggan_accuracy
+from ggan_lib.experiments import reproduce as rp
+from ggan_lib.metrics.accuracy import ggan_accuracy
 from ggan_lib.metrics import load_classifier
 
 PARAMS = rp.params_from(globals(), "evaluate")

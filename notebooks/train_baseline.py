@@ -11,7 +11,7 @@
 # %% [markdown]
 # # Train a baseline: supervised BigGAN, unsupervised BigGAN + ALI encoder, or the CNN
 #
-# Papermill notebook, run by `python -m ggan_lib.reproduce` in its run folder (the cwd).
+# Papermill notebook, run by `python -m ggan_lib.cli.reproduce` in its run folder (the cwd).
 #
 # * `method="supervised"`: conditional BigGAN on all labelled training data -> `gan/supervised_biggan.pt` (Table I).
 # * `method="unsupervised"`: unconditional BigGAN, then its ALI encoder (G frozen) -> `gan/unsupervised_biggan.pt`,
@@ -39,10 +39,10 @@ progress = True      # progress bars
 import time
 from pathlib import Path
 
-from ggan_lib import reproduce as rp
-from ggan_lib.baseline_training import BaselineConfig, SupervisedGANTrainer, train_unsupervised_baseline
+from ggan_lib.experiments import reproduce as rp
+from ggan_lib.train.baselines import BaselineConfig, SupervisedGANTrainer, train_unsupervised_baseline
 from ggan_lib.config import ModelConfig
-from ggan_lib.evaluation import accuracy_protocol, ali_method, cnn_method
+from ggan_lib.experiments.protocol import accuracy_protocol, ali_method, cnn_method
 
 PARAMS = rp.params_from(globals(), "train_baseline")
 if method not in ("supervised", "unsupervised", "cnn"):

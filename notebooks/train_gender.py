@@ -15,7 +15,7 @@
 # SC09 digits in the paper, FSDD offline) and guidance set (`guidance`: LibriSpeech gender, 50 male + 50
 # female speakers, prepared by `data_scripts/prepare_librispeech_gender.py`; or the offline espeak-ng
 # voices) are independent, n = 2 classes (0 = male, 1 = female); then measures it with
-# `ggan_lib.gender.measure`: an independent gender classifier on held-out speakers applied to the same
+# `ggan_lib.experiments.gender.measure`: an independent gender classifier on held-out speakers applied to the same
 # latent codes generated with c = male and c = female, F0 (pyin) and spectral centroid per c, digit IS /
 # FID with the project's metric classifier. Writes `checkpoint.pt`, `log.jsonl`, `model.pt` (+ card),
 # `metrics.json`, `summary.md`, audio and figures, and, last, `result.json`.
@@ -45,8 +45,8 @@ from pathlib import Path
 
 from IPython.display import Image, Markdown, display
 
-from ggan_lib import gender
-from ggan_lib import reproduce as rp
+from ggan_lib.experiments import gender
+from ggan_lib.experiments import reproduce as rp
 
 PARAMS = rp.params_from(globals(), "train_gender")
 rp.set_threads(threads)

@@ -11,7 +11,7 @@
 # %% [markdown]
 # # Train a GGAN (Algorithm 1) guided by one label draw
 #
-# Papermill notebook, run by `python -m ggan_lib.reproduce` in its run folder (the cwd). Trains on the
+# Papermill notebook, run by `python -m ggan_lib.cli.reproduce` in its run folder (the cwd). Trains on the
 # whole training split with `fraction` of its labels (draw `draw`) as guidance, then scores
 # Cx(F(D(x_test))) on the test split (Table II). Writes `checkpoint.pt`, `log.jsonl` and, last,
 # `result.json`.
@@ -33,10 +33,10 @@ from pathlib import Path
 
 import torch
 
-from ggan_lib import reproduce as rp
+from ggan_lib.experiments import reproduce as rp
 from ggan_lib.config import ModelConfig
-from ggan_lib.evaluation import ggan_accuracy
-from ggan_lib.trainer import TrainConfig, Trainer
+from ggan_lib.metrics.accuracy import ggan_accuracy
+from ggan_lib.train.ggan import TrainConfig, Trainer
 
 PARAMS = rp.params_from(globals(), "train_ggan")
 rp.set_threads(threads)

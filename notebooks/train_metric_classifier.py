@@ -11,7 +11,7 @@
 # %% [markdown]
 # # Train the IS / FID metric classifier
 #
-# Papermill notebook, run by `python -m ggan_lib.reproduce` in its run folder (the cwd). The WaveGAN
+# Papermill notebook, run by `python -m ggan_lib.cli.reproduce` in its run folder (the cwd). The WaveGAN
 # recipe (design note 5) on the training split's audio; test accuracy on the test split. Writes
 # `classifier.pt` and, last, `result.json`.
 
@@ -31,7 +31,7 @@ progress = True      # progress bars
 import time
 from pathlib import Path
 
-from ggan_lib import reproduce as rp
+from ggan_lib.experiments import reproduce as rp
 from ggan_lib.metrics import ClassifierConfig, save_classifier
 from ggan_lib.metrics.train_classifier import accuracy, train_classifier
 

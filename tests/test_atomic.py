@@ -1,10 +1,10 @@
-"""ggan_lib.atomic: a write either replaces the file whole or leaves it untouched."""
+"""ggan_lib.io.atomic: a write either replaces the file whole or leaves it untouched."""
 import json
 
 import pytest
 import torch
 
-from ggan_lib import atomic
+from ggan_lib.io import atomic
 
 
 def test_write_text_json_and_torch_replace_whole_files(tmp_path):

@@ -127,7 +127,7 @@ def test_config_key_and_validation():
 
 
 def test_lazy_reexport_of_spectrogram_to_audio():
-    from ggan_lib.pghi import spectrogram_to_audio
+    from ggan_lib.audio.pghi import spectrogram_to_audio
     assert audio.spectrogram_to_audio is spectrogram_to_audio
 
 

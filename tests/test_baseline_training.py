@@ -4,10 +4,10 @@ import json
 import pytest
 import torch
 
-from ggan_lib import baseline_training as bt
-from ggan_lib.checkpoint import CheckpointMismatchError
+from ggan_lib.train import baselines as bt
+from ggan_lib.io.checkpoint import CheckpointMismatchError
 from ggan_lib.config import PRESETS, ModelConfig
-from ggan_lib.trainer import NonFiniteLossError
+from ggan_lib.train.ggan import NonFiniteLossError
 
 MCFG = ModelConfig.preset("tiny")
 

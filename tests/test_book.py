@@ -56,7 +56,7 @@ def test_chapter_has_colab_badge_and_setup_cell(md):
 
 def test_colab_notebooks_in_sync():
     stale = book.sync_colab_notebooks(check=True)
-    assert stale == [], f"run `python -m ggan_lib.book sync-colab`: stale {stale}"
+    assert stale == [], f"run `python -m ggan_lib.cli.book sync-colab`: stale {stale}"
 
 
 # --------------------------------------------------------------------------- the built book

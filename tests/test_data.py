@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from ggan_lib import data
+from ggan_lib.data import core as data
 from ggan_lib.audio import AudioConfig
 from ggan_lib.data import (BadFilesError, DatasetNotFoundError, DigitFolder, LabelledFolder,
                            infinite_batches, label_draws, labelled_subset)
@@ -65,7 +65,7 @@ def test_default_root_from_env(fsdd_subset, spec_cache, monkeypatch):
 def test_default_root_is_relative_to_repo(monkeypatch):
     monkeypatch.delenv("GGAN_FSDD_DIR", raising=False)
     monkeypatch.delenv("GGAN_CACHE_DIR", raising=False)
-    repo = Path(data.__file__).resolve().parents[1]
+    repo = Path(data.__file__).resolve().parents[2]
     assert data.default_fsdd_dir() == repo.parent / "shared" / "data" / "fsdd" / "recordings"
     assert data.default_cache_dir() == repo / ".cache" / "spectrograms"
 

@@ -1,4 +1,4 @@
-"""Tests of ggan_lib.download and the data_scripts, against a local server and fixture archives."""
+"""Tests of ggan_lib.io.download and the data_scripts, against a local server and fixture archives."""
 from __future__ import annotations
 
 import csv
@@ -18,7 +18,7 @@ import soundfile as sf
 
 from ggan_lib.audio import AudioConfig
 from ggan_lib.data import DigitFolder, LabelledFolder
-from ggan_lib.download import (ChecksumError, DownloadError, UnsafeArchiveError, download,
+from ggan_lib.io.download import (ChecksumError, DownloadError, UnsafeArchiveError, download,
                                extract, fetch_archive, sha256_file)
 
 REPO = Path(__file__).resolve().parents[1]

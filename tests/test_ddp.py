@@ -7,7 +7,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from ggan_lib.config import ModelConfig
-from ggan_lib.trainer import TrainConfig, Trainer
+from ggan_lib.train.ggan import TrainConfig, Trainer
 
 
 def _free_port() -> int:

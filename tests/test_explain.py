@@ -1,12 +1,12 @@
-"""ggan_lib.explain: tables, hooks, parameter diffs, phase ownership, exact rewrites, the chapter demos."""
+"""ggan_lib.book.explain: tables, hooks, parameter diffs, phase ownership, exact rewrites, the chapter demos."""
 import numpy as np
 import pytest
 import torch
 
-from ggan_lib import explain, viz
+from ggan_lib.book import explain, viz
 from ggan_lib.config import ModelConfig
-from ggan_lib.networks import GGAN
-from ggan_lib.trainer import TrainConfig, Trainer
+from ggan_lib.model.networks import GGAN
+from ggan_lib.train.ggan import TrainConfig, Trainer
 
 MCFG = ModelConfig.preset("tiny")
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import torch
 
-from ggan_lib import reproduce as rp
+from ggan_lib.experiments import reproduce as rp
 from ggan_lib.audio import AudioConfig, audio_to_spectrogram
 from ggan_lib.metrics import (
     ClassifierConfig,

@@ -1,4 +1,4 @@
-"""Gender guidance from another corpus (ggan_lib.gender): data split, measures, the one-command CLI."""
+"""Gender guidance from another corpus (ggan_lib.experiments.gender): data split, measures, the one-command CLI."""
 from __future__ import annotations
 
 import json
@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from ggan_lib import gender
+from ggan_lib.experiments import gender
 from ggan_lib.data import DigitFolder
 
 SR = 16000
@@ -85,7 +85,7 @@ def test_cli_end_to_end_and_rerun_only_evaluates(tmp_path, digit_dir, gender_dir
     assert sf.info(out / "audio" / "z0_male.wav").samplerate == SR
     card = json.loads(model.with_suffix(".json").read_text())
     assert card["metrics"]["gender_heard_female"].keys() == {"male", "female"} and "espeak" in card["licence"]
-    from ggan_lib.pretrained import load_pretrained
+    from ggan_lib.experiments.pretrained import load_pretrained
     assert load_pretrained(model).model_cfg.n_classes == 2
     mtime = (run / "checkpoint.pt").stat().st_mtime_ns
     assert gender.main(args) == 0  # finished training: only evaluates (the cached gender classifier is reused)

@@ -214,7 +214,7 @@ def test_score_spectrograms_nan_handling(tiny_model):
 
 
 def test_score_spectrograms_through_pghi(tiny_model):
-    pytest.importorskip("ggan_lib.pghi")
+    pytest.importorskip("ggan_lib.audio.pghi")
     from ggan_lib.audio import AudioConfig, audio_to_spectrogram
 
     model, _, x, _ = tiny_model

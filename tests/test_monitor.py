@@ -11,14 +11,14 @@ import torch
 
 matplotlib.use("Agg")
 
-from ggan_lib import checkpoint as ckpt  # noqa: E402
+from ggan_lib.io import checkpoint as ckpt  # noqa: E402
 from ggan_lib.audio import AudioConfig  # noqa: E402
 from ggan_lib.config import ModelConfig  # noqa: E402
-from ggan_lib.logging_utils import read_log  # noqa: E402
+from ggan_lib.io.logs import read_log  # noqa: E402
 from ggan_lib.metrics import ClassifierConfig, DigitClassifier, FeatureStats  # noqa: E402
-from ggan_lib.monitor import (EVAL_KEYS, Monitor, MonitorConfig, is_improvement, list_snapshots,  # noqa: E402
+from ggan_lib.metrics.monitor import (EVAL_KEYS, Monitor, MonitorConfig, is_improvement, list_snapshots,  # noqa: E402
                               postfix, read_evals)
-from ggan_lib.trainer import TrainConfig, Trainer  # noqa: E402
+from ggan_lib.train.ggan import TrainConfig, Trainer  # noqa: E402
 
 MCFG = ModelConfig.preset("tiny")
 REPO = Path(__file__).resolve().parents[1]
@@ -146,7 +146,7 @@ def test_evaluation_does_not_change_training():
 
 
 def test_plot_training_and_show_snapshots(run):
-    from ggan_lib.viz import plot_training, show_snapshots
+    from ggan_lib.book.viz import plot_training, show_snapshots
     out, _ = run
     fig = plot_training(out, smooth=1)
     assert len(fig.axes) == 5  # losses, IS, FID, acc, class agreement
@@ -157,7 +157,7 @@ def test_cli_evaluates_and_keeps_best(tmp_path):
     from ggan_lib.metrics import save_classifier
     out = tmp_path / "cli"
     clf = save_classifier(tiny_classifier(), tmp_path / "clf.pt")
-    cmd = [sys.executable, "-m", "ggan_lib.train", "--preset", "tiny", "--data", "synthetic", "--iters", "3",
+    cmd = [sys.executable, "-m", "ggan_lib.cli.train", "--preset", "tiny", "--data", "synthetic", "--iters", "3",
            "--out", str(out), "--threads", "1", "--progress", "false", "--tensorboard", "false",
            "--eval-every", "1", "--eval-clips", "10", "--best-by", "is", "--stop-after-no-improvement", "5",
            "--metric-classifier", str(clf)]
@@ -170,8 +170,8 @@ def test_cli_evaluates_and_keeps_best(tmp_path):
 
 
 def test_run_summary_is_small_and_plottable(run, tmp_path):
-    from ggan_lib.monitor import copy_run_summary
-    from ggan_lib.viz import plot_training
+    from ggan_lib.metrics.monitor import copy_run_summary
+    from ggan_lib.book.viz import plot_training
     out, _ = run
     dest = copy_run_summary(out, tmp_path / "summary", n_snapshots=2, n_audio=1)
     names = [s.name for s in list_snapshots(dest)]

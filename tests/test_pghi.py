@@ -1,14 +1,14 @@
-"""Tests of ggan_lib.pghi: phase gradients, heap integration, FGLA and the audio pipeline."""
+"""Tests of ggan_lib.audio.pghi: phase gradients, heap integration, FGLA and the audio pipeline."""
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from ggan_lib import pghi as P
+from ggan_lib.audio import pghi as P
 from ggan_lib.audio import (AudioConfig, BadSpectrogramError, audio_to_spectrogram, dgt, idgt,
                             spectrogram_to_magnitude)
-from ggan_lib.pghi import fgla, phase_gradients, pghi, spectral_convergence, spectrogram_to_audio
+from ggan_lib.audio.pghi import fgla, phase_gradients, pghi, spectral_convergence, spectrogram_to_audio
 
 REF = Path("/work/shared/reference/ltfat-tifresi")
 CFG = AudioConfig()

@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from ggan_lib import pretrained as P
-from ggan_lib.checkpoint import CheckpointMismatchError
+from ggan_lib.experiments import pretrained as P
+from ggan_lib.io.checkpoint import CheckpointMismatchError
 from ggan_lib.config import ModelConfig
-from ggan_lib.trainer import TrainConfig, Trainer
+from ggan_lib.train.ggan import TrainConfig, Trainer
 
 MCFG = ModelConfig.preset("tiny")
 SHIPPED = P.MODELS_DIR / "ggan_fsdd_small.pt"
@@ -82,7 +82,7 @@ def test_mismatches_give_clear_errors(exported, tmp_path):
 
 
 def test_from_scratch_flag_trains_the_same_recipe(monkeypatch):
-    import ggan_lib.train as T
+    import ggan_lib.cli.train as T
     small = ModelConfig.preset("small")
     g = torch.Generator().manual_seed(0)
     X = torch.rand(16, 1, *small.spec_shape, generator=g) * 2 - 1

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import torch
 
-from ggan_lib import reproduce as rp
-from ggan_lib.checkpoint import CheckpointMismatchError
+from ggan_lib.experiments import reproduce as rp
+from ggan_lib.io.checkpoint import CheckpointMismatchError
 
 from conftest import write_tone  # tests/ is on sys.path (rootdir conftest)
 
@@ -199,7 +199,7 @@ def test_nan_spectrograms_are_reported_not_scored():
 def test_diverged_generator_end_to_end(tables, tmp_path):
     """evaluate on a GGAN whose G weights are NaN: the run finishes, every clip counted non-finite, no
     scores, and Table I shows the note instead of a number."""
-    from ggan_lib.checkpoint import load_checkpoint, save_checkpoint
+    from ggan_lib.io.checkpoint import load_checkpoint, save_checkpoint
     state = load_checkpoint(tables / "runs" / "ggan_f5_d0" / "checkpoint.pt")
     for sd, prefix in ((state["nets"], "G."), (state["ema_G"], "")):
         for k, v in sd.items():

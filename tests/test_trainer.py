@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from ggan_lib import checkpoint as ckpt
+from ggan_lib.io import checkpoint as ckpt
 from ggan_lib import losses
 from ggan_lib.config import ModelConfig
-from ggan_lib.logging_utils import read_log
-from ggan_lib.trainer import NETS, NonFiniteLossError, TrainConfig, Trainer
+from ggan_lib.io.logs import read_log
+from ggan_lib.train.ggan import NETS, NonFiniteLossError, TrainConfig, Trainer
 
 MCFG = ModelConfig.preset("tiny")
 REPO = Path(__file__).resolve().parents[1]
@@ -145,7 +145,7 @@ def test_checkpoint_mismatch_names_both(tmp_path):
 
 def test_cli_tiny_synthetic(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    cmd = [sys.executable, "-m", "ggan_lib.train", "--preset", "tiny", "--iters", "2", "--data", "synthetic",
+    cmd = [sys.executable, "-m", "ggan_lib.cli.train", "--preset", "tiny", "--iters", "2", "--data", "synthetic",
            "--out", str(tmp_path), "--progress", "false"]
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -221,7 +221,7 @@ def restore_backend_flags():
 
 def test_cuda_backend_flags(restore_backend_flags):
     """cuDNN autotuning and TF32 are set from the config on CUDA only, and are resume-neutral fields."""
-    from ggan_lib.trainer import RUNTIME_FIELDS, configure_cuda_backends
+    from ggan_lib.train.ggan import RUNTIME_FIELDS, configure_cuda_backends
     assert configure_cuda_backends(TrainConfig(), torch.device("cpu")) == {}
     assert not torch.backends.cudnn.benchmark and not torch.backends.cuda.matmul.allow_tf32
     flags = configure_cuda_backends(TrainConfig(), torch.device("cuda"))
@@ -231,6 +231,6 @@ def test_cuda_backend_flags(restore_backend_flags):
     configure_cuda_backends(TrainConfig(cudnn_benchmark=False, tf32=False), torch.device("cuda"))
     assert not torch.backends.cudnn.benchmark and not torch.backends.cuda.matmul.allow_tf32
     assert {"cudnn_benchmark", "tf32"} <= RUNTIME_FIELDS
-    from ggan_lib import baseline_training as bt   # the baseline trainers take the same two fields
+    from ggan_lib.train import baselines as bt   # the baseline trainers take the same two fields
     assert configure_cuda_backends(bt.BaselineConfig(tf32=False), torch.device("cuda"))["cuda.matmul.allow_tf32"] is False
     assert {"cudnn_benchmark", "tf32"} <= bt.RUNTIME_FIELDS

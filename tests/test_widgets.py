@@ -1,4 +1,4 @@
-"""The chapter-10 explorers (ggan_lib.widgets), driven headless through their Python callbacks.
+"""The chapter-10 explorers (ggan_lib.book.widgets), driven headless through their Python callbacks.
 
 Tiny random GGANs and synthetic spectrograms keep each test to a few seconds; one test uses the
 shipped small model on 20 real FSDD clips. ipywidgets controls are changed by setting ``.value``
@@ -16,9 +16,9 @@ import torch
 
 pytest.importorskip("ipywidgets")
 
-from ggan_lib import widgets  # noqa: E402
+from ggan_lib.book import widgets  # noqa: E402
 from ggan_lib.config import ModelConfig  # noqa: E402
-from ggan_lib.networks import GGAN  # noqa: E402
+from ggan_lib.model.networks import GGAN  # noqa: E402
 
 SHAPE = ModelConfig.preset("tiny").spec_shape  # (16, 8)
 
@@ -147,7 +147,7 @@ def test_model_and_fraction_dropdowns_switch_model(explorer):
 
 def test_clustered_features_score_higher_than_shuffled_labels(clips):
     """The scores measure something: features that encode the class beat the same features with shuffled labels."""
-    from ggan_lib.evaluation.representation import knn_accuracy, silhouette
+    from ggan_lib.metrics.representation import knn_accuracy, silhouette
 
     X, y, _ = clips
     feats = X.flatten(1).numpy()
@@ -188,8 +188,8 @@ def test_models_of_other_shapes_are_refused(clips):
 
 # ------------------------------------------------------------------------------------ registry / loading
 def test_registry_finds_runs_and_loads_training_checkpoints(tmp_path):
-    from ggan_lib import checkpoint as ckpt
-    from ggan_lib.trainer import TrainConfig
+    from ggan_lib.io import checkpoint as ckpt
+    from ggan_lib.train.ggan import TrainConfig
 
     net = tiny_ggan(5)
     state = {"iteration": 7, "model_cfg": net.cfg.to_json(),
@@ -234,7 +234,7 @@ def test_step_slider_shows_that_steps_spectrogram_and_audio(interp):
 
 
 def test_class_dropdowns_change_the_path_ends(interp):
-    from ggan_lib.evaluation.interpolation import interpolate_ze
+    from ggan_lib.metrics.interpolation import interpolate_ze
 
     interp.widget
     before = interp.path.specs.clone()

@@ -1,10 +1,10 @@
 """Generation metrics: the project's spoken-digit classifier, Inception Score and FID.
 
-Train the classifier once with ``python -m ggan_lib.metrics.train_classifier --data <folder>
+Train the classifier once with ``python -m ggan_lib.cli.classifier --data <folder>
 --out <ckpt>``, load it with :func:`load_classifier`, then score audio with
 :func:`compute_is_fid` or generated spectrograms (PGHI -> audio) with :func:`score_spectrograms`.
 """
-from .classifier import (
+from ggan_lib.metrics.classifier import (
     CheckpointError,
     ClassifierConfig,
     DigitClassifier,
@@ -12,7 +12,7 @@ from .classifier import (
     load_classifier,
     save_classifier,
 )
-from .scores import (
+from ggan_lib.metrics.scores import (
     FeatureStats,
     NonFiniteSpectrogramError,
     ScoreResult,

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ggan_lib import atomic
+from ggan_lib.io import atomic
 
 CHECKPOINT_FORMAT = "ggan_lib.metric_classifier/1"
 FEATURE_KINDS = ("penultimate", "spatial_mean", "logits")
@@ -176,7 +176,7 @@ def _read_checkpoint(path: Path) -> dict:
     """torch.load(weights_only=True) with the format checked."""
     if not path.is_file():
         raise CheckpointError(f"{path}: no such classifier checkpoint (train one with "
-                              f"`python -m ggan_lib.metrics.train_classifier --data <folder> --out {path}`)")
+                              f"`python -m ggan_lib.cli.classifier --data <folder> --out {path}`)")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - corrupt or foreign pickles all mean "not ours"

@@ -26,7 +26,7 @@ import torch
 from scipy.special import rel_entr
 from tqdm.auto import tqdm
 
-from .classifier import FEATURE_KINDS, DigitClassifier, as_audio_tensor
+from ggan_lib.metrics.classifier import FEATURE_KINDS, DigitClassifier, as_audio_tensor
 
 
 class NonFiniteSpectrogramError(ValueError):
@@ -283,9 +283,9 @@ def nonfinite_mask(specs) -> np.ndarray:
 
 
 def _default_to_audio(audio_cfg, n_gla: int) -> Callable:
-    """PGHI inversion of ggan_lib.pghi (imported lazily)."""
-    from ..audio import AudioConfig
-    from ..pghi import spectrogram_to_audio
+    """PGHI inversion of ggan_lib.audio.pghi (imported lazily)."""
+    from ggan_lib.audio import AudioConfig
+    from ggan_lib.audio.pghi import spectrogram_to_audio
 
     cfg = audio_cfg or AudioConfig()
     return lambda spec: spectrogram_to_audio(spec, cfg, n_gla=n_gla)
@@ -302,7 +302,7 @@ def _pghi_batches(specs, to_audio: Callable, batch_size: int):
 
 def _roundtrip_batches(waves, audio_cfg, batch_size: int, n_gla: int = 0, to_audio: Callable | None = None):
     """Yield (B, L) float32 round-trip audio of waves (N, L), batch by batch."""
-    from ..audio import AudioConfig, audio_to_spectrogram
+    from ggan_lib.audio import AudioConfig, audio_to_spectrogram
 
     cfg = audio_cfg or AudioConfig()
     inverse = to_audio or _default_to_audio(cfg, n_gla)

@@ -1,6 +1,6 @@
 """Train the IS / FID metric classifier on a spoken-digit folder and save a checkpoint.
 
-    python -m ggan_lib.metrics.train_classifier --data ../shared/data/fsdd/recordings \\
+    python -m ggan_lib.cli.classifier --data ../shared/data/fsdd/recordings \\
         --out models/metric_classifier_fsdd.pt
 
 The folder holds ``{digit}_{speaker}_{index}.wav`` files (FSDD naming); the usual FSDD split is
@@ -20,8 +20,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..audio import AudioConfig, load_audio
-from .classifier import (ClassifierConfig, DigitClassifier, as_audio_tensor, load_classifier,
+from ggan_lib.audio import AudioConfig, load_audio
+from ggan_lib.metrics.classifier import (ClassifierConfig, DigitClassifier, as_audio_tensor, load_classifier,
                          save_classifier)
 
 _NAME = re.compile(r"^(?P<digit>\d+)_(?P<speaker>[^_]+)_(?P<index>\d+)$")

@@ -1,0 +1,271 @@
+"""Plots and sound for the book: spectrograms, sample grids, loss curves and audio players."""
+from __future__ import annotations
+
+import base64
+import html
+import io
+from typing import Sequence
+
+import numpy as np
+
+SAMPLE_RATE = 16_000
+
+
+def _as_numpy(x) -> np.ndarray:
+    """Tensor or array -> float numpy array on the CPU."""
+    if hasattr(x, "detach"):
+        x = x.detach().float().cpu().numpy()
+    return np.asarray(x)
+
+
+def plot_spectrogram(spec, ax=None, title: str | None = None, colorbar: bool = False):
+    """Show one log-magnitude spectrogram (H, W) or (1, H, W), frequency upwards."""
+    import matplotlib.pyplot as plt
+
+    s = _as_numpy(spec).squeeze()
+    if s.ndim != 2:
+        raise ValueError(f"expected a (H, W) spectrogram, got shape {s.shape}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 3))
+    im = ax.imshow(s, origin="lower", aspect="auto", cmap="magma", vmin=-1, vmax=1)
+    ax.set_xlabel("time frame")
+    ax.set_ylabel("frequency bin")
+    if title:
+        ax.set_title(title, fontsize=9)
+    if colorbar:
+        ax.figure.colorbar(im, ax=ax, fraction=0.046)
+    return ax
+
+
+def _fill_grid(fig, specs, titles: Sequence[str] | None, ncols: int, suptitle: str | None):
+    """Draw spectrograms (N, [1,] H, W) into a fresh grid of axes on ``fig``."""
+    specs = _as_numpy(specs)
+    n = len(specs)
+    axes = fig.subplots(max(1, int(np.ceil(n / ncols))), ncols, squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        if i < n:
+            plot_spectrogram(specs[i], ax=ax, title=titles[i] if titles else None)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_xlabel("")
+            ax.set_ylabel("")
+        else:
+            ax.axis("off")
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def _grid_size(n: int, ncols: int, size: float) -> tuple:
+    """Figure size (inches) of a grid of n spectrograms."""
+    return (size * ncols, size * 0.8 * max(1, int(np.ceil(n / ncols))))
+
+
+def plot_spectrogram_grid(specs, titles: Sequence[str] | None = None, ncols: int = 5,
+                          size: float = 2.2, suptitle: str | None = None):
+    """Show a grid of spectrograms (N, [1,] H, W) with optional titles; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=_grid_size(len(specs), ncols, size))
+    return _fill_grid(fig, specs, titles, ncols, suptitle)
+
+
+def plot_curves(log: dict, keys: Sequence[str], ax=None, smooth: int = 1, xkey: str = "iter"):
+    """Plot logged scalars (dict of lists, e.g. from a JSONL training log) against iterations."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3))
+    x = np.asarray(log[xkey])
+    for k in keys:
+        y = np.asarray(log[k], dtype=float)
+        if smooth > 1 and len(y) >= smooth:
+            y = np.convolve(y, np.ones(smooth) / smooth, mode="valid")
+            ax.plot(x[smooth - 1:], y, label=k)
+        else:
+            ax.plot(x, y, label=k)
+    ax.set_xlabel(xkey)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def wav_bytes(wave, sample_rate: int = SAMPLE_RATE) -> bytes:
+    """Encode a mono waveform as 16-bit PCM WAV bytes, peak-normalised to avoid clipping."""
+    import soundfile as sf
+
+    w = _as_numpy(wave).astype(np.float32).reshape(-1)
+    peak = float(np.max(np.abs(w))) if w.size else 0.0
+    if peak > 0:
+        w = 0.95 * w / peak
+    buf = io.BytesIO()
+    sf.write(buf, w, sample_rate, format="WAV", subtype="PCM_16")
+    return buf.getvalue()
+
+
+def audio_player(wave, sample_rate: int = SAMPLE_RATE):
+    """An IPython audio player for one waveform (embedded, so it plays in static HTML too)."""
+    from IPython.display import Audio
+
+    return Audio(data=wav_bytes(wave, sample_rate), rate=sample_rate)
+
+
+def audio_table_html(waves, labels: Sequence[str], sample_rate: int = SAMPLE_RATE,
+                     ncols: int = 5) -> str:
+    """HTML table of labelled, embedded <audio> players (one per waveform)."""
+    cells = []
+    for w, lab in zip(waves, labels):
+        b64 = base64.b64encode(wav_bytes(w, sample_rate)).decode("ascii")
+        cells.append(
+            f'<td style="text-align:center;padding:4px"><div style="font-size:80%">{html.escape(str(lab))}</div>'
+            f'<audio controls preload="none" style="width:150px" src="data:audio/wav;base64,{b64}"></audio></td>'
+        )
+    rows = ["<tr>" + "".join(cells[i:i + ncols]) + "</tr>" for i in range(0, len(cells), ncols)]
+    return '<table class="ggan-audio-table">' + "".join(rows) + "</table>"
+
+
+def audio_table(waves, labels: Sequence[str], sample_rate: int = SAMPLE_RATE, ncols: int = 5):
+    """Display object for :func:`audio_table_html`."""
+    from IPython.display import HTML
+
+    return HTML(audio_table_html(waves, labels, sample_rate, ncols))
+
+
+def plot_activation_maps(acts, ncols: int = 4, size: float = 2.6, suptitle: str | None = None):
+    """One panel per stage of a dict {label: (B, C, H, W) activation}: the channel mean of sample 0.
+
+    Each panel has its own colour scale (the stages differ in range); the title gives C × H × W.
+    """
+    import matplotlib.pyplot as plt
+
+    n = len(acts)
+    ncols = min(ncols, n)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * 0.85 * nrows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    for ax, (name, a) in zip(axes.flat, acts.items()):
+        a0 = _as_numpy(a)[0]
+        ax.imshow(a0.mean(0), origin="lower", aspect="auto", cmap="viridis")
+        ax.set_title(f"{name}: {' × '.join(map(str, a0.shape))}", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_hinge(ax=None, lim: float = 3.0):
+    """The hinge losses of eq. 11-13 against a discriminator score s: relu(1 - s) on real, relu(1 + s) on fake,
+    and the generator's -s (eq. 2, 3)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3))
+    s = np.linspace(-lim, lim, 301)
+    ax.plot(s, np.maximum(0, 1 - s), label="D on a real sample: relu(1 − s)")
+    ax.plot(s, np.maximum(0, 1 + s), label="D on a generated sample: relu(1 + s)")
+    ax.plot(s, -s, "--", label="G on its sample: −s (eq. 2, 3)")
+    ax.axvspan(-1, 1, color="0.93")
+    ax.set_xlabel("discriminator score s")
+    ax.set_ylabel("loss")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def scatter_classes(points, labels, ax=None, title: str | None = None, n_classes: int | None = None):
+    """2-D points (N, 2) coloured by class label (tab10), with a small legend."""
+    import matplotlib.pyplot as plt
+
+    p, y = _as_numpy(points), _as_numpy(labels).astype(int)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 4))
+    k = n_classes or int(y.max()) + 1
+    cmap = plt.get_cmap("tab10" if k <= 10 else "tab20")
+    for c in range(k):
+        sel = y == c
+        ax.scatter(p[sel, 0], p[sel, 1], s=5, color=cmap(c % cmap.N), label=str(c), alpha=0.7)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=6, markerscale=2, ncol=2, loc="best", frameon=False)
+    return ax
+
+
+def save_spectrogram_grid(specs, path, titles: Sequence[str] | None = None, ncols: int = 5, size: float = 2.2,
+                          suptitle: str | None = None):
+    """Write a grid of spectrograms (N, [1,] H, W) to an image file without pyplot (safe in training loops)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=_grid_size(len(specs), ncols, size))
+    _fill_grid(fig, specs, titles, ncols, suptitle)
+    fig.savefig(path, dpi=72)
+    return path
+
+
+def plot_training(run_dir, loss_keys: Sequence[str] = ("d1", "d2", "df", "ecg", "fc"), smooth: int = 10):
+    """Curves of a training run folder: losses, then IS / FID / accuracy of the periodic evaluations.
+
+    Reads ``run_dir/log.jsonl`` (ggan_lib.metrics.monitor); a vertical line marks the best checkpoint
+    (best.json). Returns the figure.
+    """
+    import json
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    from ggan_lib.io.logs import read_log
+    from ggan_lib.metrics.monitor import read_evals
+
+    run = Path(run_dir)
+    log = read_log(run / "log.jsonl")
+    keep = [i for i, v in enumerate(log.get("d1", [])) if v is not None]  # loss lines, not eval lines
+    train = {k: [vals[i] for i in keep] for k, vals in log.items()}
+    ev = read_evals(run / "log.jsonl")
+    panels = [(k, lab) for k, lab in (("eval/is", "IS (higher is better)"), ("eval/fid", "FID (lower is better)"),
+                                      ("eval/acc", "held-out accuracy Cx(F(D(x)))"),
+                                      ("eval/class_agree", "generated clips heard as their class c"))
+              if k in ev and any(v is not None for v in ev[k])]
+    fig, axes = plt.subplots(1, 1 + len(panels), figsize=(4.2 * (1 + len(panels)), 3.2), squeeze=False)
+    plot_curves(train, [k for k in loss_keys if k in train], ax=axes[0, 0], smooth=smooth)
+    axes[0, 0].set_title("losses", fontsize=9)
+    best = json.loads((run / "best.json").read_text()) if (run / "best.json").exists() else None
+    for ax, (k, lab) in zip(axes[0, 1:], panels):
+        pts = [(i, v) for i, v in zip(ev["iter"], ev[k]) if v is not None]
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", ms=3)
+        ax.set_title(lab, fontsize=9)
+        ax.set_xlabel("iter")
+        if best is not None:
+            ax.axvline(best["iteration"], color="0.6", ls="--", lw=1)
+    fig.tight_layout()
+    return fig
+
+
+def show_snapshots(run_dir, which: Sequence[int] | None = None, n_audio: int = 5):
+    """Display the spectrogram grids and audio players of a run's snapshots (default: first, middle, last)."""
+    from pathlib import Path
+
+    import soundfile as sf
+    from IPython.display import HTML, Image, display
+
+    from ggan_lib.metrics.monitor import list_snapshots
+
+    snaps = list_snapshots(run_dir)
+    if not snaps:
+        raise FileNotFoundError(f"{Path(run_dir) / 'snapshots'}: no snapshots (train with monitoring on)")
+    if which is None:
+        pick = sorted({0, len(snaps) // 2, len(snaps) - 1})
+        snaps = [snaps[i] for i in pick]
+    else:
+        wanted = {f"it{int(i):06d}" for i in which}
+        snaps = [s for s in snaps if s.name in wanted]
+    for d in snaps:
+        display(HTML(f"<b>iteration {int(d.name[2:])}</b>"))
+        if (d / "grid.png").exists():
+            display(Image(filename=str(d / "grid.png")))
+        wavs = sorted(d.glob("*.wav"))[:n_audio]
+        waves = [sf.read(w, dtype="float32")[0] for w in wavs]
+        display(audio_table(waves, [w.stem for w in wavs], ncols=n_audio))
+    return [d.name for d in snaps]

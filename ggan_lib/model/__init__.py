@@ -1,0 +1,1 @@
+"""The networks: layers, architecture tables as data, the eight GGAN networks, the baselines, the latent sampler."""

@@ -1,0 +1,1 @@
+"""Training: the phase engine, Algorithm 1 (GGAN) and the baselines' loops."""
