@@ -54,15 +54,16 @@ def make_methods(cfg, n_gla: int, with_librosa: bool):
     """{name: fn(spec (256, 128), T (257, 128)) -> audio (L,)} for every benchmarked method."""
     import librosa
     import numpy as np
+
     from ggan_lib.audio import idgt
     from ggan_lib.audio.pghi import fgla, spectrogram_to_audio
 
     a, M = cfg.hop, cfg.n_channels
     t = np.arange(-M // 2, M // 2)
     w_lib = np.exp(-np.pi * t**2 / (a * M))  # the Gaussian truncated to 512, centre at index 256
-    l = np.arange(cfg.signal_length)
-    l = np.where(l < cfg.signal_length // 2, l, l - cfg.signal_length)
-    full_norm = np.linalg.norm(np.exp(-np.pi * l**2 / (a * M)))  # |STFT| = norm * |DGT|
+    n = np.arange(cfg.signal_length)
+    n = np.where(n < cfg.signal_length // 2, n, n - cfg.signal_length)
+    full_norm = np.linalg.norm(np.exp(-np.pi * n**2 / (a * M)))  # |STFT| = norm * |DGT|
 
     def librosa_gla(T, n_iter):
         """librosa's (fast) Griffin-Lim from zero phase on the matching STFT."""
@@ -88,6 +89,7 @@ LIBROSA32 = "librosa GLA32 zero (Gauss-512 STFT)"
 def run(methods, specs, cfg):
     """Time and score every method on every clip: {name: (sc dB list, ms list)}."""
     import numpy as np
+
     from ggan_lib.audio import spectrogram_to_magnitude
     from ggan_lib.audio.pghi import spectral_convergence
 

@@ -48,7 +48,7 @@ def _sync(dev: torch.device) -> None:
 def time_phases(tr: Trainer) -> dict[str, float]:
     """Wrap the trainer's phase runner and fake generation to accumulate seconds per phase."""
     acc: dict[str, float] = defaultdict(float)
-    run, fakes = tr._run, tr._fakes
+    run, fakes = tr.run_step, tr._fakes
 
     def timed(name, fn, *a):
         _sync(tr.device)
@@ -58,7 +58,7 @@ def time_phases(tr: Trainer) -> dict[str, float]:
         acc[name] += time.perf_counter() - t
         return r
 
-    tr._run = lambda phase, *a: timed(phase.name, run, phase, *a)
+    tr.run_step = lambda phase, *a: timed(phase.name, run, phase, *a)
     tr._fakes = lambda b: timed("fakes(D)", fakes, b)
     return acc
 

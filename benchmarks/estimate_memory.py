@@ -115,7 +115,7 @@ def measure(preset: str, batch: int, amp: str, attention: str) -> dict:
         with sdpa_kernel([backend]):
             tr.step()
             mode = LiveStorage()
-            run = tr._run
+            run = tr.run_step
 
             def tracked(phase, *a):
                 mode.phase = phase.name
@@ -124,7 +124,7 @@ def measure(preset: str, batch: int, amp: str, attention: str) -> dict:
                 finally:
                     mode.phase = None
 
-            tr._run = tracked
+            tr.run_step = tracked
             for t in resident_tensors(tr):
                 mode.track(t)
             resident = mode.current

@@ -5,6 +5,10 @@ discriminators "maximise", but with signs that only make sense as the usual hing
 *minimise*; every function here returns a loss to minimise. Cross entropy "-sum c log C(.)" is
 ``F.cross_entropy`` on logits, averaged over the batch (Algorithm 1's 1/m sum). Discriminator
 outputs are raw scores of shape (B,); features are (B, feat_dim).
+
+The two hinge losses every adversarial term is made of are defined once: ``hinge_d_loss`` (a
+discriminator's, eq. 11-13) and ``hinge_g_loss`` (a generator's, eq. 2, 3, 7); the BigGAN and ALI
+baselines (ggan_lib.train.gan, ggan_lib.train.ali) use them too.
 """
 from __future__ import annotations
 
@@ -14,6 +18,16 @@ import torch
 import torch.nn.functional as F
 
 MGReduction = Literal["ratio_of_sums", "mean_of_ratios"]
+
+
+def hinge_d_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """A discriminator's hinge loss relu(1 - D(real)) + relu(1 + D(fake)), in float32, minimised."""
+    return F.relu(1 - real.float()).mean() + F.relu(1 + fake.float()).mean()
+
+
+def hinge_g_loss(fake: torch.Tensor) -> torch.Tensor:
+    """A generator's hinge loss -D(fake), in float32, minimised."""
+    return -fake.float().mean()
 
 
 def _ce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -29,12 +43,12 @@ def ec_loss(ce_logits: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
 
 def g1_loss(dp_fake: torch.Tensor) -> torch.Tensor:
     """Eq. 2, G1 = -D'(D(x_hat)): the generator's hinge loss against D1."""
-    return -dp_fake.float().mean()
+    return hinge_g_loss(dp_fake)
 
 
 def g2_loss(d2_fake: torch.Tensor) -> torch.Tensor:
     """Eq. 3, G2 = -D2(x_hat): the generator's hinge loss against D2."""
-    return -d2_fake.float().mean()
+    return hinge_g_loss(d2_fake)
 
 
 def gc_loss(cx_logits_fake: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
@@ -70,7 +84,7 @@ def ecg_loss(g1: torch.Tensor, g2: torch.Tensor, mg: torch.Tensor, ec: torch.Ten
 
 def fg_loss(df_fx: torch.Tensor) -> torch.Tensor:
     """Eq. 7, FG = -Df(fx, dx): F makes features of real x that Df takes for "real" (ze, x_hat) pairs."""
-    return -df_fx.float().mean()
+    return hinge_g_loss(df_fx)
 
 
 def cl_loss(cx_logits_labelled: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -90,14 +104,14 @@ def fc_loss(cl: torch.Tensor, cg: torch.Tensor, fg: torch.Tensor) -> torch.Tenso
 
 def d1_loss(dp_real: torch.Tensor, dp_fake: torch.Tensor, cl: torch.Tensor) -> torch.Tensor:
     """Eq. 11 (hinge, minimised), D1 = relu(1 - D'(D(x))) + relu(1 + D'(D(x_hat))) + Cl."""
-    return F.relu(1 - dp_real.float()).mean() + F.relu(1 + dp_fake.float()).mean() + cl
+    return hinge_d_loss(dp_real, dp_fake) + cl
 
 
 def d2_loss(d2_real: torch.Tensor, d2_fake: torch.Tensor) -> torch.Tensor:
     """Eq. 12 (hinge, minimised), D2 = relu(1 - D2(x)) + relu(1 + D2(x_hat))."""
-    return F.relu(1 - d2_real.float()).mean() + F.relu(1 + d2_fake.float()).mean()
+    return hinge_d_loss(d2_real, d2_fake)
 
 
 def df_loss(df_fx: torch.Tensor, df_ze: torch.Tensor) -> torch.Tensor:
     """Eq. 13 (hinge, minimised), Df = relu(1 + Df(fx, dx)) + relu(1 - Df(ze, dx_hat)); (ze, x_hat) is "real"."""
-    return F.relu(1 + df_fx.float()).mean() + F.relu(1 - df_ze.float()).mean()
+    return hinge_d_loss(df_ze, df_fx)  # (the two terms' sum in the other order: the same float)

@@ -40,15 +40,16 @@ import time
 from pathlib import Path
 
 from ggan_lib.experiments import reproduce as rp
-from ggan_lib.metrics.accuracy import ggan_accuracy
+from ggan_lib.experiments.zoo import load_model
 from ggan_lib.metrics import load_classifier
+from ggan_lib.metrics.accuracy import ggan_accuracy
 
 PARAMS = rp.params_from(globals(), "evaluate")
 rp.set_threads(threads)
 out, t0 = Path.cwd(), time.time()
 
 # %%
-gen = rp.load_generator(checkpoint, preset, kind)  # CheckpointMismatchError names both sides
+gen = load_model(checkpoint, preset=preset, kind=kind)  # CheckpointMismatchError names both sides
 clf = load_classifier(metric_classifier, device=device)
 print(f"{gen.kind} from {gen.path}; classifier test accuracy {clf.test_accuracy}")
 
@@ -72,7 +73,7 @@ print(f"real train IS {real_train['is']:.2f} (round trip {real_train['is_roundtr
 # ## Generated audio
 
 # %%
-specs = gen.sample(n_clips, seed, device=device)
+specs = gen.sample(n_clips, seed=seed, batch_size=64, device=device).cpu()  # z: model.latent.fixed_codes
 generated = rp.score_generated(specs, refs["roundtrip"], clf, raw_stats=refs["raw"], preset=preset,
                                on_nonfinite=on_nonfinite, progress=progress, **score)
 print(generated)
@@ -81,6 +82,6 @@ print(generated)
 acc = None
 if gen.kind == "ggan":  # the GGAN's own classification path Cx(F(D(x_test)))
     X_test, y_test = rp.load_spectrograms(data, "test", preset)
-    acc = ggan_accuracy(gen.net, X_test, y_test, device=device)
+    acc = ggan_accuracy(gen.model, X_test, y_test, device=device)
 rp.write_result(out, "evaluate", PARAMS, {"generated": generated, "real_train": real_train,
                                          "real_test": real_test, "accuracy": acc}, wall_s=time.time() - t0)

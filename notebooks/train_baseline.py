@@ -39,10 +39,10 @@ progress = True      # progress bars
 import time
 from pathlib import Path
 
-from ggan_lib.experiments import reproduce as rp
-from ggan_lib.train.baselines import BaselineConfig, SupervisedGANTrainer, train_unsupervised_baseline
 from ggan_lib.config import ModelConfig
+from ggan_lib.experiments import reproduce as rp
 from ggan_lib.experiments.protocol import accuracy_protocol, ali_method, cnn_method
+from ggan_lib.train.baselines import BaselineConfig, SupervisedGANTrainer, train_unsupervised_baseline
 
 PARAMS = rp.params_from(globals(), "train_baseline")
 if method not in ("supervised", "unsupervised", "cnn"):

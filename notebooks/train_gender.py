@@ -15,7 +15,7 @@
 # SC09 digits in the paper, FSDD offline) and guidance set (`guidance`: LibriSpeech gender, 50 male + 50
 # female speakers, prepared by `data_scripts/prepare_librispeech_gender.py`; or the offline espeak-ng
 # voices) are independent, n = 2 classes (0 = male, 1 = female); then measures it with
-# `ggan_lib.experiments.gender.measure`: an independent gender classifier on held-out speakers applied to the same
+# `ggan_lib.experiments.gender_measure.measure`: an independent gender classifier on held-out speakers applied to the same
 # latent codes generated with c = male and c = female, F0 (pyin) and spectral centroid per c, digit IS /
 # FID with the project's metric classifier. Writes `checkpoint.pt`, `log.jsonl`, `model.pt` (+ card),
 # `metrics.json`, `summary.md`, audio and figures, and, last, `result.json`.
@@ -45,7 +45,8 @@ from pathlib import Path
 
 from IPython.display import Image, Markdown, display
 
-from ggan_lib.experiments import gender
+from ggan_lib.book import gender_report
+from ggan_lib.cli import gender as gender_cli
 from ggan_lib.experiments import reproduce as rp
 
 PARAMS = rp.params_from(globals(), "train_gender")
@@ -69,7 +70,7 @@ if threads:
     argv += ["--threads", str(threads)]
 if smoke:  # seconds-long smoke runs: few reference clips, one classifier epoch
     argv += ["--n-ref", "4", "--n-real", "20", "--classifier-epochs", "1"]
-gender.main(argv)
+gender_cli.main(argv)
 metrics = json.loads((out / "metrics.json").read_text())
 
 # %% [markdown]
@@ -87,7 +88,7 @@ summary = {"gender_accuracy": g["gender_accuracy"], "heard_female": g["fraction_
            "f0_median_hz": {k: v["median"] for k, v in g["f0_stats"].items()},
            "classifier_heldout_acc": metrics["gender_classifier"]["acc_heldout_words"],
            "digit_is": d.get("all", {}).get("is"), "digit_fid": d.get("all", {}).get("fid"),
-           "iteration": metrics["training"]["iteration"], "verdict": gender.verdict(metrics)}
+           "iteration": metrics["training"]["iteration"], "verdict": gender_report.verdict(metrics)}
 rp.write_result(out, "train_gender", PARAMS, summary, checkpoint=str(out / "checkpoint.pt"),
                 model=str(out / "model.pt"), wall_s=time.time() - t0)
 print(summary["verdict"])

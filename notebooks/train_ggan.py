@@ -20,7 +20,7 @@
 preset = "tiny"      # ModelConfig / TrainConfig preset: "paper", "small" or "tiny"
 data = "fsdd"        # "fsdd", "sc09" or a folder of {digit}_{speaker}_{index}.wav files
 fraction = 0.05      # labelled fraction of the training split guiding the GGAN (paper: 0.01-0.05)
-draw = 0             # which seeded label draw: labels drawn with seed + draw (data.label_draws)
+draw = 0             # which seeded label draw: labels drawn with seed + draw (data.splits.draw_seed)
 seed = 0             # base seed (labels, network init and noise use seed + draw)
 iters = 2            # Algorithm-1 iterations
 device = "cpu"       # "cpu", "cuda", "auto"
@@ -33,8 +33,9 @@ from pathlib import Path
 
 import torch
 
-from ggan_lib.experiments import reproduce as rp
 from ggan_lib.config import ModelConfig
+from ggan_lib.data.splits import draw_indices, draw_seed
+from ggan_lib.experiments import reproduce as rp
 from ggan_lib.metrics.accuracy import ggan_accuracy
 from ggan_lib.train.ggan import TrainConfig, Trainer
 
@@ -48,14 +49,14 @@ out, t0 = Path.cwd(), time.time()
 # %%
 X, y = rp.load_spectrograms(data, "train", preset, progress)
 X_test, y_test = rp.load_spectrograms(data, "test", preset, progress)
-idx = torch.from_numpy(rp.draw_indices(y, fraction, draw, seed))
+idx = torch.from_numpy(draw_indices(y, fraction, draw, seed))
 print(f"train {tuple(X.shape)}, labelled {len(idx)} ({fraction:.0%}, draw {draw}), test {tuple(X_test.shape)}")
 
 # %% [markdown]
 # ## Algorithm 1
 
 # %%
-tcfg = TrainConfig.preset(preset, seed=seed + draw, device=device, progress=progress)
+tcfg = TrainConfig.preset(preset, seed=draw_seed(seed, draw), device=device, progress=progress)
 trainer = Trainer(ModelConfig.preset(preset), tcfg, X, X[idx], y[idx], out_dir=out)
 last = trainer.train(iters)
 checkpoint = trainer.save()
@@ -67,7 +68,7 @@ print({k: round(v, 4) for k, v in last.items()})
 
 # %%
 acc = ggan_accuracy(trainer.model, X_test, y_test, device=trainer.device)
-rows = [{"method": "GGAN", "fraction": fraction, "draw": draw, "seed": seed + draw, "n_labelled": len(idx),
+rows = [{"method": "GGAN", "fraction": fraction, "draw": draw, "seed": draw_seed(seed, draw), "n_labelled": len(idx),
          "accuracy": acc}]
 rp.write_result(out, "train_ggan", PARAMS, {"accuracy": acc, "rows": rows, "iteration": trainer.iteration,
                                            "last_losses": last},

@@ -7,10 +7,23 @@ import soundfile as sf
 import torch
 
 from ggan_lib import audio
-from ggan_lib.audio import (AudioConfig, AudioError, BadSpectrogramError, CorruptAudioError,
-                            EmptyAudioError, SilentClipError, TruncatedAudioError,
-                            audio_to_spectrogram, dgt, idgt, load_audio, logmag_from_dgt,
-                            prepare_waveform, spectrogram_to_magnitude, windows)
+from ggan_lib.audio import (
+    AudioConfig,
+    AudioError,
+    BadSpectrogramError,
+    CorruptAudioError,
+    EmptyAudioError,
+    SilentClipError,
+    TruncatedAudioError,
+    audio_to_spectrogram,
+    dgt,
+    idgt,
+    load_audio,
+    logmag_from_dgt,
+    prepare_waveform,
+    spectrogram_to_magnitude,
+    windows,
+)
 
 REF = Path("/work/shared/reference/ltfat-tifresi")
 FSDD = Path("/work/shared/data/fsdd/recordings")

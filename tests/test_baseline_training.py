@@ -4,9 +4,11 @@ import json
 import pytest
 import torch
 
-from ggan_lib.train import baselines as bt
-from ggan_lib.io.checkpoint import CheckpointMismatchError
+from ggan_lib import losses
 from ggan_lib.config import PRESETS, ModelConfig
+from ggan_lib.io.checkpoint import CheckpointMismatchError
+from ggan_lib.train import baselines as bt
+from ggan_lib.train.engine import PhaseEngine
 from ggan_lib.train.ggan import NonFiniteLossError
 
 MCFG = ModelConfig.preset("tiny")
@@ -38,7 +40,8 @@ def make(kind, **kw):
         return bt.ALIEncoderTrainer(MCFG, cfg(**kw), trained_g(), X)
     if kind == "cnn":
         return bt.CNNTrainer(MCFG, cfg(**kw), X[:10], y[:10])
-    return bt.LatentClassifierTrainer(MCFG, cfg(**kw), torch.randn(10, MCFG.z_dim), y[:10])
+    Zl = torch.randn(10, MCFG.z_dim, generator=torch.Generator().manual_seed(1))
+    return bt.LatentClassifierTrainer(MCFG, cfg(**kw), Zl, y[:10])
 
 
 KINDS = ["supervised", "unsupervised", "ali", "cnn", "latent"]
@@ -64,7 +67,7 @@ def test_each_phase_changes_only_what_it_owns(kind):
         for net in tr.nets.values():  # gradients left by the previous phase
             net.zero_grad(set_to_none=True)
         before = snapshot(tr)
-        tr._run(tr.phases[phase])
+        tr.run_step(tr.phases[phase])
         mine = owned_nets(tr, phase)
         diff = changed(before, tr)
         assert diff and {k.split(".")[0] for k in diff} <= mine, (phase, sorted(diff)[:5])
@@ -156,7 +159,7 @@ def test_checkpoint_of_another_trainer_kind_is_refused(tmp_path):
 def test_nan_loss_stops_before_the_step(monkeypatch):
     tr = make("unsupervised")
     before = snapshot(tr)
-    monkeypatch.setattr(bt, "hinge_d_loss", lambda real, fake: real.mean() * float("nan"))
+    monkeypatch.setattr(losses, "hinge_d_loss", lambda real, fake: real.mean() * float("nan"))
     with pytest.raises(NonFiniteLossError, match="'d'.*phase D"):
         tr.step()
     params = {f"{n}.{k}" for n, net in tr.nets.items() for k, _ in net.named_parameters()}
@@ -217,3 +220,57 @@ def test_unsupervised_stages_resume_and_reuse_the_gan(tmp_path):
 
 def test_periodic_checkpoints_need_a_run_folder_only():
     make("cnn", ckpt_every=1).train(2)  # no out_dir (protocol fits): no periodic checkpoint, no error
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_two_trainers_stepped_identically_are_identical(kind):
+    """Same seed, same steps: bit-identical networks, optimiser states, data generator and losses."""
+    a, b = make(kind), make(kind)
+    drop = lambda o: {k: v for k, v in o.items() if k != "sec"}  # noqa: E731
+    assert [drop(a.step()) for _ in range(2)] == [drop(b.step()) for _ in range(2)]
+    sa, sb = snapshot(a), snapshot(b)
+    assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+    for pa, pb in zip(a.phases.values(), b.phases.values()):
+        for ta, tb in zip(pa.opt.state_dict()["state"].values(), pb.opt.state_dict()["state"].values()):
+            assert all(torch.equal(ta[k], tb[k]) for k in ta)
+    assert torch.equal(a.gen.get_state(), b.gen.get_state())
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_trainer_runs_on_the_one_engine(kind):
+    """Each baseline trainer is a PhaseEngine whose phases' optimisers hold exactly their owned parameters."""
+    tr = make(kind)
+    assert isinstance(tr, PhaseEngine) and type(tr).run_step is PhaseEngine.run_step
+    for phase in tr.phases.values():
+        params = [p for m in phase.modules for p in m.parameters()]
+        assert [id(p) for p in phase.opt.param_groups[0]["params"]] == [id(p) for p in params]
+
+
+def test_one_hinge_loss_definition():
+    assert bt.hinge_d_loss is losses.hinge_d_loss and bt.hinge_g_loss is losses.hinge_g_loss
+
+
+def test_ali_generator_stays_in_eval_mode_during_phases():
+    tr = make("ali")
+    for phase in tr.phases.values():
+        tr.set_modes(phase.modules)
+        assert all(bn.track_running_stats and not bn.training for bn in tr._bns["G"])
+        assert not any(p.requires_grad for p in tr.nets["G"].parameters())
+
+
+@pytest.mark.parametrize("z_dist", ["normal", "uniform"])
+def test_baseline_latents_follow_the_prior(z_dist):
+    """The GAN trainers draw z through ggan_lib.model.latent: N(0, I) or U(-1, 1) as ModelConfig.z_dist says."""
+    X, y = data()
+    mcfg = MCFG.replace(z_dist=z_dist)
+    tr = bt.SupervisedGANTrainer(mcfg, cfg(), X, y)
+    seen = []
+    tr.nets["G"].register_forward_pre_hook(lambda mod, args: seen.append(args[0].detach().clone()))
+    tr.step()
+    tr.sample(200)
+    ref = torch.Generator().manual_seed(0)
+    want = torch.randn(200, mcfg.z_dim, generator=ref) if z_dist == "normal" else \
+        torch.rand(200, mcfg.z_dim, generator=ref) * 2 - 1
+    assert torch.equal(seen[-1], want)
+    z = torch.cat(seen)
+    assert (z.abs().max() <= 1) == (z_dist == "uniform")

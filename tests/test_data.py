@@ -9,10 +9,18 @@ import numpy as np
 import pytest
 import torch
 
-from ggan_lib.data import core as data
+import ggan_lib.data as data
 from ggan_lib.audio import AudioConfig
-from ggan_lib.data import (BadFilesError, DatasetNotFoundError, DigitFolder, LabelledFolder,
-                           infinite_batches, label_draws, labelled_subset)
+from ggan_lib.data import (
+    BadFilesError,
+    DatasetNotFoundError,
+    DigitFolder,
+    LabelledFolder,
+    infinite_batches,
+    label_draws,
+    labelled_subset,
+)
+from ggan_lib.data import cache as data_cache
 
 SMALL = AudioConfig(spec_shape=(64, 32))  # area-downsampled: small cache files, same pipeline
 
@@ -145,7 +153,7 @@ def test_damaged_cache_is_detected_and_rebuilt(digit_dir, tmp_path, damage):
     with pytest.warns(UserWarning, match="damaged"):
         again = digits(digit_dir, tmp_path, "all")
     assert torch.equal(again.as_tensors()[0], good)
-    data._read_cache(path, [p.name for p in again.paths], SMALL)  # the rebuilt file is valid
+    data_cache._read_cache(path, [p.name for p in again.paths], SMALL)  # the rebuilt file is valid
 
 
 def test_cache_disabled(digit_dir, tmp_path):

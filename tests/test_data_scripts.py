@@ -18,8 +18,15 @@ import soundfile as sf
 
 from ggan_lib.audio import AudioConfig
 from ggan_lib.data import DigitFolder, LabelledFolder
-from ggan_lib.io.download import (ChecksumError, DownloadError, UnsafeArchiveError, download,
-                               extract, fetch_archive, sha256_file)
+from ggan_lib.io.download import (
+    ChecksumError,
+    DownloadError,
+    UnsafeArchiveError,
+    download,
+    extract,
+    fetch_archive,
+    sha256_file,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = AudioConfig(spec_shape=(64, 32))

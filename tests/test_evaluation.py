@@ -7,14 +7,15 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+from ggan_lib.book import plots  # noqa: E402
+from ggan_lib.config import ModelConfig  # noqa: E402
 from ggan_lib.experiments import protocol  # noqa: E402
 from ggan_lib.metrics import accuracy as acc  # noqa: E402
 from ggan_lib.metrics import interpolation as interp  # noqa: E402
 from ggan_lib.metrics import representation as rep  # noqa: E402
-from ggan_lib.train.baselines import BaselineConfig, train_unsupervised_baseline  # noqa: E402
 from ggan_lib.model.baselines import CNNBaseline  # noqa: E402
-from ggan_lib.config import ModelConfig  # noqa: E402
 from ggan_lib.model.networks import GGAN  # noqa: E402
+from ggan_lib.train.baselines import BaselineConfig, train_unsupervised_baseline  # noqa: E402
 
 MCFG = ModelConfig.preset("tiny")
 BCFG = BaselineConfig.preset("tiny", progress=False)
@@ -66,9 +67,11 @@ def test_protocol_table_shape_and_summary():
 
 def test_protocol_is_reproducible_for_a_seed():
     X, y = data()
-    run = lambda seed: protocol.accuracy_protocol(protocol.cnn_method(MCFG, BCFG, n_iters=3), X, y, X[:30], y[:30],
-                                            fractions=(0.1, 0.2), n_draws=2, seed=seed, progress=False).rows
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "fit_sec"} for r in rows]
+    def run(seed):
+        return protocol.accuracy_protocol(protocol.cnn_method(MCFG, BCFG, n_iters=3), X, y, X[:30], y[:30],
+                                                fractions=(0.1, 0.2), n_draws=2, seed=seed, progress=False).rows
+    def strip(rows):
+        return [{k: v for k, v in r.items() if k != "fit_sec"} for r in rows]
     assert strip(run(0)) == strip(run(0))
 
 
@@ -117,7 +120,7 @@ def clusters(n_per=30, k=5, dim=20, seed=0):
 
 def test_scores_high_on_separated_clusters():
     X, y = clusters()
-    emb, scores, fig = rep.tsne_report(X, y, title="clusters")
+    emb, scores, fig = plots.tsne_report(X, y, title="clusters")
     assert emb.shape == (len(X), 2)
     assert scores["knn_acc_features"] > 0.95 and scores["knn_acc_embedding"] > 0.95
     assert scores["silhouette_features"] > 0.5 and scores["silhouette_embedding"] > 0.5
@@ -148,7 +151,7 @@ def test_interpolate_ze_shapes_endpoints_audio():
     assert out.audio.shape == (5, 16384) and torch.isfinite(out.audio).all()
     assert out.t[0] == 0 and out.t[-1] == 1
     assert out.spec_smoothness["mean_step"] > 0 and out.audio_smoothness["jump_ratio"] >= 1
-    assert isinstance(interp.plot_interpolation(out), matplotlib.figure.Figure)
+    assert isinstance(plots.plot_interpolation(out), matplotlib.figure.Figure)
 
 
 def test_interpolate_same_class_needs_two_z():

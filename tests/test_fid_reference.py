@@ -14,8 +14,10 @@ import pandas as pd
 import pytest
 import torch
 
-from ggan_lib.experiments import reproduce as rp
 from ggan_lib.audio import AudioConfig, audio_to_spectrogram
+from ggan_lib.book import reports
+from ggan_lib.cli import reproduce as cli
+from ggan_lib.experiments import reproduce as rp
 from ggan_lib.metrics import (
     ClassifierConfig,
     DigitClassifier,
@@ -98,7 +100,7 @@ def test_generated_equal_to_real_spectrograms_score_zero_only_against_roundtrip(
 
 def test_reproduce_scores_report_both_references(clips, clf, monkeypatch):
     """score_generated / real_reference / score_real: 'fid' (round trip) and 'fid_raw' side by side."""
-    monkeypatch.setattr(rp, "_audio_cfg", lambda preset: SMALL)
+    monkeypatch.setattr(rp.scoring, "audio_cfg", lambda preset: SMALL)
     score = dict(feature_kind="spatial_mean", n_splits=2)
     row, refs = rp.real_reference(clips, clf, preset="small", **score)
     assert set(refs) == {"roundtrip", "raw"} and math.isnan(row["fid"]) and math.isnan(row["fid_raw"])
@@ -118,7 +120,7 @@ def test_table1_has_both_fids_and_load_table(tmp_path, capsys):
     assert "table1.csv does not exist yet" in capsys.readouterr().out
     with pytest.raises(FileNotFoundError, match="table2.csv"):
         rp.load_table(tmp_path, 2, missing="raise")
-    o = rp.options(rp.parse_args(["--table", "1", "--preset", "tiny", "--out", str(tmp_path),
+    o = cli.options(cli.parse_args(["--table", "1", "--preset", "tiny", "--out", str(tmp_path),
                                   "--metric-classifier", str(tmp_path / "c.pt")]))
     runs = rp.plan(1, o)
     gg = next(r for r in runs if r.name == "eval_ggan_f5_d0")
@@ -126,7 +128,7 @@ def test_table1_has_both_fids_and_load_table(tmp_path, capsys):
                "real_train": {"is": 3.0, "is_std": 0.1, "is_roundtrip": 2.5, "fid": math.nan, "fid_raw": math.nan},
                "real_test": {"is": 2.9, "is_std": 0.1, "is_roundtrip": 2.4, "fid": 0.4, "fid_raw": 0.1}}
     rp.write_result(tmp_path / "runs" / gg.name, "evaluate", gg.params, metrics)
-    rp.write_table(tmp_path, 1, runs)
+    reports.write_table(tmp_path, 1, runs)
     df = rp.load_table(tmp_path, 1).set_index("model")
     assert df.loc["GGAN", "fid"] == 12.5 and df.loc["GGAN", "fid_raw"] == 150.0
     assert df.loc["Real (Test Data)", "fid"] == 0.4 and df.loc["Real (Train Data)", "is_roundtrip"] == 2.5

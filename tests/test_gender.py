@@ -1,4 +1,5 @@
-"""Gender guidance from another corpus (ggan_lib.experiments.gender): data split, measures, the one-command CLI."""
+"""Gender guidance from another corpus (ggan_lib.experiments.gender*, book.gender_report, cli.gender):
+data split, measures, the one-command CLI."""
 from __future__ import annotations
 
 import json
@@ -8,8 +9,10 @@ import pytest
 import soundfile as sf
 import torch
 
-from ggan_lib.experiments import gender
+from ggan_lib.book import gender_report
+from ggan_lib.cli import gender as gender_cli
 from ggan_lib.data import DigitFolder
+from ggan_lib.experiments import gender
 
 SR = 16000
 
@@ -72,7 +75,7 @@ def test_cli_end_to_end_and_rerun_only_evaluates(tmp_path, digit_dir, gender_dir
             "--test-voices-per-class", "1", "--out", str(out), "--run-dir", str(run), "--export", str(model),
             "--n-eval", "4", "--n-ref", "2", "--classifier-epochs", "1", "--metric-classifier", "none",
             "--progress", "false", "--threads", "1"]
-    assert gender.main(args) == 0
+    assert gender_cli.main(args) == 0
     m = json.loads((out / "metrics.json").read_text())
     assert m["training"]["iteration"] == 2
     g = m["generated"]
@@ -80,7 +83,7 @@ def test_cli_end_to_end_and_rerun_only_evaluates(tmp_path, digit_dir, gender_dir
     test = m["gender_classifier"]["test_speakers"]
     assert len(test) == 2 and {t[0] for t in test} == {"m", "f"}
     assert not set(m["gender_classifier"]["test_speakers"]) & set(m["gender_classifier"]["train_speakers"])
-    assert gender.verdict(m) in (out / "summary.md").read_text() and "guidance" in gender.verdict(m).lower()
+    assert gender_report.verdict(m) in (out / "summary.md").read_text() and "guidance" in gender_report.verdict(m).lower()
     assert (out / "f0_centroid.png").exists() and (out / "audio" / "z0_female.wav").exists()
     assert sf.info(out / "audio" / "z0_male.wav").samplerate == SR
     card = json.loads(model.with_suffix(".json").read_text())
@@ -88,6 +91,6 @@ def test_cli_end_to_end_and_rerun_only_evaluates(tmp_path, digit_dir, gender_dir
     from ggan_lib.experiments.pretrained import load_pretrained
     assert load_pretrained(model).model_cfg.n_classes == 2
     mtime = (run / "checkpoint.pt").stat().st_mtime_ns
-    assert gender.main(args) == 0  # finished training: only evaluates (the cached gender classifier is reused)
+    assert gender_cli.main(args) == 0  # finished training: only evaluates (the cached gender classifier is reused)
     assert (run / "checkpoint.pt").stat().st_mtime_ns == mtime
     assert json.loads((out / "metrics.json").read_text())["training"]["train_seconds_this_call"] == 0.0

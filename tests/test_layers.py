@@ -7,10 +7,19 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ggan_lib.model import layers
 from ggan_lib.config import ModelConfig
-from ggan_lib.model.layers import (CondBatchNorm2d, DBlock, GBlock, SelfAttention, conv2d, conv_pool_fused, has_sn,
-                             linear, upconv_shuffle)
+from ggan_lib.model import layers
+from ggan_lib.model.layers import (
+    CondBatchNorm2d,
+    DBlock,
+    GBlock,
+    SelfAttention,
+    conv2d,
+    conv_pool_fused,
+    has_sn,
+    linear,
+    upconv_shuffle,
+)
 from ggan_lib.model.networks import DTrunk, Generator
 
 TOL = dict(rtol=1e-12, atol=1e-12)

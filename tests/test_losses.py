@@ -103,3 +103,16 @@ def test_mg_gradient_pushes_fakes_apart_and_ignores_reals():
     L.mg_loss(r1, r2, f1, f2).backward()
     assert r1.grad is None and r2.grad is None        # real features are detached
     assert (f1.grad < 0).all() and (f2.grad > 0).all()  # descending increases |f1 - f2|
+
+
+def test_one_hinge_definition_under_every_adversarial_term():
+    """eq. 2, 3, 7 are the generator hinge and eq. 11-13 the discriminator hinge, bit for bit."""
+    g = torch.Generator().manual_seed(0)
+    a, b, cl = torch.randn(7, generator=g), torch.randn(7, generator=g), torch.tensor(0.3)
+    assert L.hinge_d_loss(torch.tensor([2.0, 0.5]), torch.tensor([-2.0, 1.0])).item() == pytest.approx(1.25)
+    assert L.hinge_g_loss(torch.tensor([1.0, -3.0, 0.5])).item() == pytest.approx(0.5)
+    for fn in (L.g1_loss, L.g2_loss, L.fg_loss):
+        assert torch.equal(fn(a), L.hinge_g_loss(a))
+    assert torch.equal(L.d2_loss(a, b), L.hinge_d_loss(a, b))
+    assert torch.equal(L.d1_loss(a, b, cl), L.hinge_d_loss(a, b) + cl)
+    assert torch.equal(L.df_loss(b, a), L.hinge_d_loss(a, b))  # (ze, x_hat) is eq. 13's "real" pair

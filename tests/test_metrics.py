@@ -227,7 +227,8 @@ def test_score_spectrograms_through_pghi(tiny_model):
 def test_cli_on_a_tiny_digit_folder(tmp_path):
     import soundfile as sf
 
-    from ggan_lib.metrics.train_classifier import list_digit_folder, main
+    from ggan_lib.cli.classifier import main
+    from ggan_lib.data.sources import list_digit_folder
 
     x, y = tones(6, n_classes=2)
     for i, (w, d) in enumerate(zip(x, y)):

@@ -11,13 +11,20 @@ import torch
 
 matplotlib.use("Agg")
 
-from ggan_lib.io import checkpoint as ckpt  # noqa: E402
 from ggan_lib.audio import AudioConfig  # noqa: E402
-from ggan_lib.config import ModelConfig  # noqa: E402
+from ggan_lib.config import EvalConfig, ModelConfig  # noqa: E402
+from ggan_lib.io import checkpoint as ckpt  # noqa: E402
 from ggan_lib.io.logs import read_log  # noqa: E402
 from ggan_lib.metrics import ClassifierConfig, DigitClassifier, FeatureStats  # noqa: E402
-from ggan_lib.metrics.monitor import (EVAL_KEYS, Monitor, MonitorConfig, is_improvement, list_snapshots,  # noqa: E402
-                              postfix, read_evals)
+from ggan_lib.metrics.monitor import (  # noqa: E402
+    EVAL_KEYS,
+    Monitor,
+    MonitorConfig,
+    is_improvement,
+    list_snapshots,
+    postfix,
+    read_evals,
+)
 from ggan_lib.train.ggan import TrainConfig, Trainer  # noqa: E402
 
 MCFG = ModelConfig.preset("tiny")
@@ -38,7 +45,8 @@ def tiny_classifier():
 
 
 def make_monitor(out_dir=None, **kw):
-    cfg = MonitorConfig(**{"every": 1, "n_clips": 20, "n_splits": 2, "n_grid": 6, "n_audio": 3, **kw})
+    ev = EvalConfig.preset("small", n_splits=2)
+    cfg = MonitorConfig(**{"every": 1, "n_clips": 20, "eval_cfg": ev, "n_grid": 6, "n_audio": 3, **kw})
     X, _, _ = data()
     stats = FeatureStats(np.zeros(4), np.eye(4), 100)
     return Monitor(cfg, tiny_classifier(), stats, X[:10], torch.arange(10) % 10,
@@ -132,6 +140,7 @@ def test_stop_after_no_improvement(tmp_path, monkeypatch):
     assert tr.iteration == 6  # evaluations at 2 (best), 4, 6: two without improvement
     assert json.loads((tmp_path / "best.json").read_text())["iteration"] == 2
     assert postfix({"eval/is": 1.234, "eval/fid": float("nan"), "eval/acc": 0.5}) == {"IS": "1.23", "acc": "0.500"}
+    assert mon.postfix({"eval/fid": 12.34}) == {"FID": "12.3"}
 
 
 def test_evaluation_does_not_change_training():
@@ -170,8 +179,8 @@ def test_cli_evaluates_and_keeps_best(tmp_path):
 
 
 def test_run_summary_is_small_and_plottable(run, tmp_path):
-    from ggan_lib.metrics.monitor import copy_run_summary
     from ggan_lib.book.viz import plot_training
+    from ggan_lib.metrics.monitor import copy_run_summary
     out, _ = run
     dest = copy_run_summary(out, tmp_path / "summary", n_snapshots=2, n_audio=1)
     names = [s.name for s in list_snapshots(dest)]

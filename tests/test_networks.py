@@ -8,11 +8,18 @@ import pytest
 import torch
 from torch import nn
 
-from ggan_lib.model.arch import arch_table, d_arch, format_table, g_arch
-from ggan_lib.model.baselines import (ALIEncoder, ALIJointDiscriminator, CNNBaseline, ConditionalGenerator,
-                                LatentClassifier, ProjectionDiscriminator, UnconditionalDiscriminator,
-                                UnconditionalGenerator)
 from ggan_lib.config import PRESETS, ModelConfig
+from ggan_lib.model.arch import arch_table, d_arch, format_table, g_arch
+from ggan_lib.model.baselines import (
+    ALIEncoder,
+    ALIJointDiscriminator,
+    CNNBaseline,
+    ConditionalGenerator,
+    LatentClassifier,
+    ProjectionDiscriminator,
+    UnconditionalDiscriminator,
+    UnconditionalGenerator,
+)
 from ggan_lib.model.layers import has_sn
 from ggan_lib.model.networks import GGAN, count_flops, model_summary, sample_latent
 

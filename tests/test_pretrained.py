@@ -6,9 +6,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from ggan_lib.config import BaselineConfig, ModelConfig
 from ggan_lib.experiments import pretrained as P
+from ggan_lib.experiments.zoo import load_generator
 from ggan_lib.io.checkpoint import CheckpointMismatchError
-from ggan_lib.config import ModelConfig
+from ggan_lib.model.latent import fixed_codes
+from ggan_lib.train.baselines import SupervisedGANTrainer, UnsupervisedGANTrainer
 from ggan_lib.train.ggan import TrainConfig, Trainer
 
 MCFG = ModelConfig.preset("tiny")
@@ -82,11 +85,10 @@ def test_mismatches_give_clear_errors(exported, tmp_path):
 
 
 def test_from_scratch_flag_trains_the_same_recipe(monkeypatch):
-    import ggan_lib.cli.train as T
     small = ModelConfig.preset("small")
     g = torch.Generator().manual_seed(0)
     X = torch.rand(16, 1, *small.spec_shape, generator=g) * 2 - 1
-    monkeypatch.setattr(T, "fsdd_data", lambda cfg, *a: (X, X[:10], torch.arange(10)))
+    monkeypatch.setattr(P, "fsdd_data", lambda cfg, *a: (X, X[:10], torch.arange(10)))
     pm = P.load_or_train(from_scratch=True, iters=1, progress=False)
     assert pm.model_cfg == small and pm.sample(2).shape == (2, 1, *small.spec_shape)
 
@@ -111,3 +113,53 @@ def test_shipped_model_loads_fast_and_keeps_its_recorded_accuracy(spec_cache):
     assert len(y) == pm.metrics["n_test"] == 250
     acc = float((pm.classify(X).argmax(1) == y).float().mean())
     assert acc == pytest.approx(pm.metrics["test_accuracy"], abs=0.02)
+
+
+# ------------------------------------------------------------------------------------ the one loader
+def test_one_loader_takes_every_model(exported):
+    """load_model: export, training checkpoint, Trainer, GGAN module; load_generator checks preset and kind."""
+    tr, ck, out = exported
+    ref = tr.sample(7, seed=4)  # the trainer's EMA sampler
+    from_export, from_ckpt = P.load_model(out), P.load_model(ck, name="run")
+    assert from_export.kind == from_ckpt.kind == "ggan" and from_ckpt.card == {"name": "run", "iteration": 2}
+    for pm in (from_export, from_ckpt, P.load_pretrained(out), load_generator(ck, "tiny", "ggan")):
+        assert torch.allclose(pm.sample(7, seed=4), ref, atol=1e-6)
+    assert P.load_model(from_export) is from_export
+    assert P.load_model(tr).model is tr.model and P.load_model(tr.model).kind == "ggan"
+    with pytest.raises(CheckpointMismatchError, match="preset 'tiny'"):
+        load_generator(out, "small")
+    with pytest.raises(CheckpointMismatchError, match="expects 'supervised_biggan'"):
+        P.load_model(tr.model, kind="supervised_biggan")
+
+
+def test_sample_draws_z_through_the_latent_sampler(exported):
+    """sample(): z = torch.randn(n, z_dim) of the seed for z_dist='normal' (as before), fixed_codes otherwise;
+    batches and an explicit z give the same spectrograms."""
+    _, _, out = exported
+    pm = P.load_pretrained(out)
+    z = torch.randn(9, MCFG.z_dim, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        want = pm.model.G(pm.model.E(z, torch.arange(9) % MCFG.n_classes))
+    assert torch.equal(pm.sample(9, seed=5), want)
+    assert torch.allclose(pm.sample(9, seed=5, batch_size=4), want, atol=1e-6)
+    assert torch.equal(pm.sample(9, z=z), want)
+    uniform = P.Pretrained(pm.model, MCFG.replace(z_dist="uniform"))
+    zu, cu = fixed_codes(uniform.model_cfg, 9, 5)
+    assert zu.min() >= -1 and zu.max() <= 1
+    with torch.no_grad():
+        assert torch.equal(uniform.sample(9, seed=5), pm.model.G(pm.model.E(zu, cu)))
+
+
+def test_baseline_checkpoints_load_and_sample_as_their_trainer(tmp_path):
+    """A supervised / unsupervised BigGAN checkpoint: load_model's sample equals the trainer's sampler."""
+    X, _, _ = data()
+    y = torch.arange(len(X)) % MCFG.n_classes
+    cfg = BaselineConfig.preset("tiny", progress=False)
+    for tr in (SupervisedGANTrainer(MCFG, cfg, X, y, out_dir=tmp_path / "s"),
+               UnsupervisedGANTrainer(MCFG, cfg, X, out_dir=tmp_path / "u")):
+        tr.train(1)
+        pm = load_generator(tr.save(), "tiny", tr.kind)
+        assert pm.kind == tr.kind and isinstance(pm.train_cfg, BaselineConfig)
+        assert torch.allclose(pm.sample(6, seed=2, batch_size=4), tr.sample(6, seed=2), atol=1e-6)
+        with pytest.raises(TypeError, match="needs a GGAN"):
+            pm.classify(X[:2])

@@ -4,17 +4,19 @@ from __future__ import annotations
 import json
 import math
 import os
+import socket
 
 import nbformat
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-
-from ggan_lib.experiments import reproduce as rp
-from ggan_lib.io.checkpoint import CheckpointMismatchError
-
 from conftest import write_tone  # tests/ is on sys.path (rootdir conftest)
+
+from ggan_lib.cli import reproduce as cli
+from ggan_lib.experiments import reproduce as rp
+from ggan_lib.experiments.reproduce import results, runner
+from ggan_lib.io.checkpoint import CheckpointMismatchError
 
 pytestmark = pytest.mark.slow  # ~1-2 minutes: every notebook really runs in a kernel
 
@@ -43,20 +45,24 @@ def _argv(env, table: int, *extra: str) -> list[str]:
 @pytest.fixture(scope="module")
 def tables(env):
     """Table II then Table I (which reuses Table II's unsupervised and 5 % draw-0 GGAN runs)."""
-    assert rp.main(_argv(env, 2)) == 0
-    assert rp.main(_argv(env, 1)) == 0
+    assert cli.main(_argv(env, 2)) == 0
+    assert cli.main(_argv(env, 1)) == 0
     return env["out"]
 
 
 def _counting_execute(monkeypatch) -> list[str]:
-    """Replace rp.execute by a wrapper that records which runs really execute."""
-    calls, real = [], rp.execute
+    """Replace runner.execute by a wrapper that records which runs really execute."""
+    calls, real = [], runner.execute
 
     def wrapped(run, out, **kw):
         calls.append(run.name)
         return real(run, out, **kw)
-    monkeypatch.setattr(rp, "execute", wrapped)
+    monkeypatch.setattr(runner, "execute", wrapped)
     return calls
+
+
+def _code(nb) -> list[str]:
+    return [c.source for c in nb.cells if c.cell_type == "code"]
 
 
 def test_notebooks_declare_exactly_the_runner_parameters():
@@ -67,13 +73,12 @@ def test_notebooks_declare_exactly_the_runner_parameters():
         ipynb = rp.NOTEBOOKS_DIR / f"{name}.ipynb"
         assert tuple(pm.inspect_notebook(str(ipynb))) == params, name
         src = jupytext.read(rp.NOTEBOOKS_DIR / f"{name}.py")
-        code = lambda nb: [c.source for c in nb.cells if c.cell_type == "code"]
-        assert code(src) == code(nbformat.read(ipynb, 4)), f"{name}.ipynb is stale: rerun jupytext --to ipynb"
+        assert _code(src) == _code(nbformat.read(ipynb, 4)), f"{name}.ipynb is stale: rerun jupytext --to ipynb"
 
 
 def test_plan_and_paper_figures(env):
     """Table II plans CNN / 100 % CNN / unsupervised / GGAN per draw; Table I shares two of them; paper data."""
-    o = rp.options(rp.parse_args(_argv(env, 2)))
+    o = cli.options(cli.parse_args(_argv(env, 2)))
     t2, t1 = rp.plan(2, o), rp.plan(1, o)
     assert [r.name for r in t2] == ["cnn_f5", "cnn_f100", "unsupervised", "ggan_f5_d0", "ggan_f5_d1"]
     shared = {r.name: r.params for r in t1}
@@ -127,7 +132,7 @@ def test_second_invocation_redoes_nothing(tables, env, monkeypatch):
     """Both tables again: no notebook executes, no result.json changes."""
     stamps = {p: p.stat().st_mtime_ns for p in tables.glob("runs/*/result.json")}
     calls = _counting_execute(monkeypatch)
-    assert rp.main(_argv(env, 2)) == 0 and rp.main(_argv(env, 1)) == 0
+    assert cli.main(_argv(env, 2)) == 0 and cli.main(_argv(env, 1)) == 0
     assert calls == []
     assert {p: p.stat().st_mtime_ns for p in tables.glob("runs/*/result.json")} == stamps
 
@@ -136,17 +141,17 @@ def test_killed_run_resumes_only_what_is_missing(tables, env, monkeypatch):
     """A run killed before its result.json (or one with other parameters) is redone; the others are not."""
     (tables / "runs" / "ggan_f5_d1" / "result.json").unlink()  # as if killed mid-notebook
     calls = _counting_execute(monkeypatch)
-    assert rp.main(_argv(env, 2)) == 0
+    assert cli.main(_argv(env, 2)) == 0
     assert calls == ["ggan_f5_d1"]
     calls.clear()
-    assert rp.main(_argv(env, 2, "--iters", "cnn=4")) == 0  # only the CNN runs use cnn iterations
+    assert cli.main(_argv(env, 2, "--iters", "cnn=4")) == 0  # only the CNN runs use cnn iterations
     assert calls == ["cnn_f5", "cnn_f100"]
 
 
 def test_failing_notebook_reports_notebook_and_cell(env, tmp_path, capsys):
     """A missing data folder: exit 1, the notebook path, cell index and source, the error; the batch stops."""
     argv = ["--table", "2", "--data", str(tmp_path / "no_such_folder"), "--out", str(tmp_path / "out"), *COMMON]
-    assert rp.main(argv) == 1
+    assert cli.main(argv) == 1
     err = capsys.readouterr()
     text = err.out + err.err
     assert "train_baseline.ipynb failed in cell" in text and "DatasetNotFoundError" in text
@@ -159,7 +164,7 @@ def test_failing_notebook_reports_notebook_and_cell(env, tmp_path, capsys):
 def test_keep_going_blocks_dependants(env, tmp_path):
     """With --keep-going a failed run's evaluations are blocked, not run."""
     clf = tmp_path / "missing_classifier.pt"
-    o = rp.options(rp.parse_args(["--table", "1", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "o"),
+    o = cli.options(cli.parse_args(["--table", "1", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "o"),
                                   "--metric-classifier", str(clf), *COMMON]))
     runs = [r for r in rp.plan(1, o) if r.name in ("supervised", "eval_supervised")]
     recs = rp.run_all(runs, o.out, keep_going=True, progress=False, log=lambda *_: None)
@@ -219,7 +224,7 @@ def test_claims_share_runs_between_runners(tmp_path, monkeypatch):
     """A run claimed by a live runner is left to it; a stale claim (dead pid) is taken over."""
     import subprocess
     import sys
-    o = rp.options(rp.parse_args(["--table", "2", "--out", str(tmp_path / "o"), *COMMON]))
+    o = cli.options(cli.parse_args(["--table", "2", "--out", str(tmp_path / "o"), *COMMON]))
     runs = rp.plan(2, o)[:2]
     done = []
 
@@ -228,7 +233,7 @@ def test_claims_share_runs_between_runners(tmp_path, monkeypatch):
         rp.write_result(out / "runs" / run.name, run.notebook, run.params, {})
         return rp.RunRecord(run.name, run.notebook, "done")
 
-    monkeypatch.setattr(rp, "execute", fake_execute)
+    monkeypatch.setattr(runner, "execute", fake_execute)
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -236,7 +241,7 @@ def test_claims_share_runs_between_runners(tmp_path, monkeypatch):
         for run, pid in zip(runs, (live.pid, dead.pid)):
             d = o.out / "runs" / run.name
             d.mkdir(parents=True)
-            (d / rp.CLAIM).write_text(json.dumps({"pid": pid, "host": rp.socket.gethostname()}))
+            (d / rp.CLAIM).write_text(json.dumps({"pid": pid, "host": socket.gethostname()}))
         recs = rp.run_all(runs, o.out, progress=False, log=lambda *_: None)
         assert [r.status for r in recs] == ["elsewhere", "done"]
         assert done == [runs[1].name]
@@ -292,7 +297,7 @@ def _fake_clone_plan(root, table: int):
     """Table `table`'s runs with data, --out and metric classifier inside `root` (absolute paths there)."""
     argv = ["--table", str(table), "--data", str(root / "digits"), "--out", str(root / "results" / "digits-tiny"),
             "--metric-classifier", str(root / "models" / "clf.pt"), *COMMON]
-    o = rp.options(rp.parse_args(argv))
+    o = cli.options(cli.parse_args(argv))
     return o, rp.plan(table, o)
 
 
@@ -300,7 +305,7 @@ def test_finished_runs_survive_a_move_of_the_repository(tmp_path, monkeypatch):
     """result.json written in a checkout at one path counts as finished in a copy at another path."""
     import shutil
     root_a, root_b = tmp_path / "main", tmp_path / "clone"
-    monkeypatch.setattr(rp, "repo_root", lambda: root_a)
+    monkeypatch.setattr(results, "repo_root", lambda: root_a)
     o_a, runs_a = _fake_clone_plan(root_a, 1)
     for run in runs_a:
         rp.write_result(o_a.out / "runs" / run.name, run.notebook, run.params, {},
@@ -311,7 +316,7 @@ def test_finished_runs_survive_a_move_of_the_repository(tmp_path, monkeypatch):
     assert ev["params"]["data"] == "<repo>/digits" and ev["checkpoint"].startswith("<repo>/results/")
     assert str(root_a) not in json.dumps(ev)
     shutil.copytree(root_a, root_b)  # the clone
-    monkeypatch.setattr(rp, "repo_root", lambda: root_b)
+    monkeypatch.setattr(results, "repo_root", lambda: root_b)
     o_b, runs_b = _fake_clone_plan(root_b, 1)
     assert [r.name for r in runs_b] == [r.name for r in runs_a]
     assert runs_b[-1].params["checkpoint"].startswith(str(root_b))  # the notebooks still get absolute paths
@@ -330,21 +335,21 @@ def test_shipped_fsdd_small_runs_are_finished():
     """The committed results/fsdd-small runs count as finished for the command in its README."""
     argv = ["--preset", "small", "--data", "fsdd", "--fractions", "0.01", "0.05", "--draws", "3", "--threads", "1",
             "--no-progress", "--keep-going", "--iters", "ggan=1000", "gan=1000", "enc=1000"]
-    o = rp.options(rp.parse_args(["--table", "2", *argv]))
+    o = cli.options(cli.parse_args(["--table", "2", *argv]))
     if not (o.out / "runs").is_dir() or not rp.SHIPPED_CLASSIFIER.is_file():
         pytest.skip("results/fsdd-small or models/metric_classifier_fsdd.pt is not in this checkout")
     for table in (2, 1):
-        o = rp.options(rp.parse_args(["--table", str(table), *argv]))
+        o = cli.options(cli.parse_args(["--table", str(table), *argv]))
         todo = [r.name for r in rp.plan(table, o) if not rp.is_finished(r, o.out / "runs" / r.name)]
         assert todo == [], f"Table {table}: {todo}"
     for res in (o.out / "runs").glob(f"*/{rp.RESULT}"):
-        assert str(rp.repo_root()) not in res.read_text(), res  # stored as '<repo>/...'
-    assert str(rp.repo_root()) not in (o.out / "manifest.json").read_text()
+        assert str(results.repo_root()) not in res.read_text(), res  # stored as '<repo>/...'
+    assert str(results.repo_root()) not in (o.out / "manifest.json").read_text()
 
 
 def test_manifest_stores_repository_paths_portably(tmp_path, monkeypatch):
     """write_manifest writes the executed-notebook and result paths inside the repository as '<repo>/...'."""
-    monkeypatch.setattr(rp, "repo_root", lambda: tmp_path)
+    monkeypatch.setattr(results, "repo_root", lambda: tmp_path)
     rec = rp.RunRecord(name="cnn_f1", notebook="train_baseline", status="done", wall_s=1.0,
                        executed=str(tmp_path / "results" / "x" / "runs" / "cnn_f1" / "train_baseline.ipynb"))
     path = rp.write_manifest(tmp_path / "results" / "x", ["--table", "2"], 2, [rec])

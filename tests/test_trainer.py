@@ -8,11 +8,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from ggan_lib.io import checkpoint as ckpt
 from ggan_lib import losses
 from ggan_lib.config import ModelConfig
+from ggan_lib.io import checkpoint as ckpt
 from ggan_lib.io.logs import read_log
-from ggan_lib.train.ggan import NETS, NonFiniteLossError, TrainConfig, Trainer
+from ggan_lib.model.latent import sample_z
+from ggan_lib.train import baselines as bt
+from ggan_lib.train import hooks
+from ggan_lib.train.engine import PhaseEngine
+from ggan_lib.train.ggan import NETS, RUNTIME_FIELDS, NonFiniteLossError, TrainConfig, Trainer, configure_cuda_backends
 
 MCFG = ModelConfig.preset("tiny")
 REPO = Path(__file__).resolve().parents[1]
@@ -41,6 +45,10 @@ def changed(before, tr):
 def owned_keys(tr, phase):
     names = {n for n in NETS if any(getattr(tr.model, n) is m for m in tr.model.phase_modules()[phase])}
     return names, {k for k in tr.model.state_dict() if k.split(".")[0] in names}
+
+
+def drop_sec(out):
+    return {k: v for k, v in out.items() if k != "sec"}
 
 
 def trainable_keys(tr, names):
@@ -94,8 +102,7 @@ def test_resume_is_bit_exact(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
     ea, eb = straight.ema_G.state_dict(), resumed.ema_G.state_dict()
     assert all(torch.equal(ea[k], eb[k]) for k in ea)
-    drop = lambda o: {k: v for k, v in o.items() if k != "sec"}
-    assert [drop(o) for o in outs[2:]] == [drop(o) for o in outs_r]
+    assert [drop_sec(o) for o in outs[2:]] == [drop_sec(o) for o in outs_r]
     assert resumed.iteration == 4
 
 
@@ -221,7 +228,6 @@ def restore_backend_flags():
 
 def test_cuda_backend_flags(restore_backend_flags):
     """cuDNN autotuning and TF32 are set from the config on CUDA only, and are resume-neutral fields."""
-    from ggan_lib.train.ggan import RUNTIME_FIELDS, configure_cuda_backends
     assert configure_cuda_backends(TrainConfig(), torch.device("cpu")) == {}
     assert not torch.backends.cudnn.benchmark and not torch.backends.cuda.matmul.allow_tf32
     flags = configure_cuda_backends(TrainConfig(), torch.device("cuda"))
@@ -231,6 +237,134 @@ def test_cuda_backend_flags(restore_backend_flags):
     configure_cuda_backends(TrainConfig(cudnn_benchmark=False, tf32=False), torch.device("cuda"))
     assert not torch.backends.cudnn.benchmark and not torch.backends.cuda.matmul.allow_tf32
     assert {"cudnn_benchmark", "tf32"} <= RUNTIME_FIELDS
-    from ggan_lib.train import baselines as bt   # the baseline trainers take the same two fields
+    # the baseline trainers take the same two fields
     assert configure_cuda_backends(bt.BaselineConfig(tf32=False), torch.device("cuda"))["cuda.matmul.allow_tf32"] is False
     assert {"cudnn_benchmark", "tf32"} <= bt.RUNTIME_FIELDS
+
+
+def test_two_trainers_stepped_identically_are_identical():
+    """Same configs and data: bit-identical losses, networks, EMA, optimiser states and data generators;
+    and one driven phase by phase in Algorithm 1's order (k x (D1, D2, Df on shared fakes), ECG, FC) agrees."""
+    a, b, c = make(), make(), make()
+    outs_a = [drop_sec(a.step()) for _ in range(3)]
+    assert outs_a == [drop_sec(b.step()) for _ in range(3)]
+    for _ in range(3):  # Algorithm 1 by hand, through the engine's phase step
+        for _ in range(c.cfg.k_disc):
+            batch = c.sample_batch()
+            fakes = c._fakes(batch)
+            for name in ("D1", "D2", "Df"):
+                c.run_step(c.phases[name], batch, *fakes)
+        for name in ("ECG", "FC"):
+            c.run_step(c.phases[name], c.sample_batch())
+        c._update_ema()
+        c.iteration += 1
+    for other in (b, c):
+        sa, so = a.state_dict(), other.state_dict()
+        assert all(torch.equal(sa["nets"][k], so["nets"][k]) for k in sa["nets"])
+        assert all(torch.equal(sa["ema_G"][k], so["ema_G"][k]) for k in sa["ema_G"])
+        for name in a.phases:
+            for ta, to in zip(sa["opts"][name]["state"].values(), so["opts"][name]["state"].values()):
+                assert all(torch.equal(ta[k], to[k]) for k in ta)
+        assert torch.equal(sa["data_rng"][0], so["data_rng"][0])
+
+
+def test_phases_own_the_model_contract():
+    """The engine's phases own exactly GGAN.phase_modules(), and each optimiser holds exactly their parameters."""
+    tr = make()
+    assert isinstance(tr, PhaseEngine) and list(tr.phases) == ["D1", "D2", "Df", "ECG", "FC"]
+    for name, mods in tr.model.phase_modules().items():
+        phase = tr.phases[name]
+        assert len(phase.modules) == len(mods) and all(m is o for m, o in zip(phase.modules, mods))
+        params = [p for m in mods for p in m.parameters()]
+        assert [id(p) for p in phase.opt.param_groups[0]["params"]] == [id(p) for p in params]
+
+
+def test_borrowed_networks_keep_their_state_during_a_phase():
+    """Borrowed: requires_grad off, eval (no SN power step), BN on batch statistics without running stats."""
+    tr = make()
+    tr.set_modes(tr.phases["D1"].modules)
+    assert all(p.requires_grad for n in ("D", "Dp") for p in getattr(tr.model, n).parameters())
+    G = tr.model.G
+    assert not G.training and not any(p.requires_grad for p in G.parameters())
+    assert tr._bns["G"] and all(bn.training and not bn.track_running_stats for bn in tr._bns["G"])
+    tr.set_modes(tr.phases["ECG"].modules)
+    assert G.training and all(bn.training and bn.track_running_stats for bn in tr._bns["G"])
+
+
+def _latents_seen(tr):
+    """The z of every E(z, c) call on tr's encoder."""
+    seen = []
+    tr.model.E.register_forward_pre_hook(lambda mod, args: seen.append(args[0].detach().clone()))
+    return seen
+
+
+@pytest.mark.parametrize("z_dist", ["normal", "uniform"])
+def test_latents_follow_the_prior_in_batches_and_samples(z_dist):
+    """Training batches and Trainer.sample draw z through ggan_lib.model.latent: N(0, I) or U(-1, 1); the batch
+    stream is the pre-sampler one (z first, then c, from the trainer's generator seeded seed * 1000 + rank)."""
+    mcfg = MCFG.replace(z_dist=z_dist)
+    tr = Trainer(mcfg, TrainConfig.preset("tiny", progress=False, tensorboard=False), *data())
+    g = torch.Generator().manual_seed(tr.cfg.seed * 1000)
+    b = tr.sample_batch()
+    z = torch.randn(2 * tr.m, mcfg.z_dim, generator=g) if z_dist == "normal" else \
+        torch.rand(2 * tr.m, mcfg.z_dim, generator=g) * 2 - 1
+    assert torch.equal(b.z, z) and torch.equal(b.c, torch.randint(mcfg.n_classes, (tr.m,), generator=g))
+    seen = _latents_seen(tr)
+    tr.step()
+    x = tr.sample(300, seed=3)
+    assert torch.equal(seen[-1], sample_z(mcfg, 300, generator=torch.Generator().manual_seed(3)))
+    assert x.shape == (300, 1, *mcfg.spec_shape)
+    train_z, sample_zs = torch.cat(seen[:-1]), seen[-1]
+    for zz in (train_z, sample_zs):  # Gaussian draws leave [-1, 1]; uniform ones never do
+        assert (zz.abs().max() <= 1) == (z_dist == "uniform")
+    if z_dist == "uniform":
+        assert abs(sample_zs.std().item() - 3 ** -0.5) < 0.05  # U(-1, 1): std 1/sqrt(3), not 1
+
+
+class StubHook:
+    """A minimal evaluation hook (no ggan_lib.metrics): evaluates every 2 iterations, stops after 2 evaluations."""
+
+    def __init__(self, with_postfix):
+        self.calls, self.best, self.best_iter, self.bad_evals = [], None, 0, 0
+        if with_postfix:
+            self.postfix = lambda rec: {"score": f"{rec['eval/score']:.1f}"}
+
+    def due(self, iteration):
+        return iteration % 2 == 0
+
+    def evaluate(self, trainer):
+        self.calls.append(trainer.iteration)
+        return {"eval/score": float(trainer.iteration)}
+
+    def update(self, iteration, rec):
+        self.bad_evals += 1
+        return False
+
+    @property
+    def should_stop(self):
+        return len(self.calls) >= 2
+
+    def snapshot_media(self, iteration):
+        return {}, {}, 16000
+
+    def write_best_record(self, iteration, rec, path):
+        pass
+
+    def state_dict(self):
+        return {"calls": list(self.calls)}
+
+    def load_state_dict(self, state):
+        self.calls = list(state["calls"])
+
+
+@pytest.mark.parametrize("with_postfix", [True, False])
+def test_trainer_takes_any_evaluation_hook(with_postfix, tmp_path, capsys):
+    hook = StubHook(with_postfix)
+    assert isinstance(hook, hooks.EvalHook)
+    assert hooks.postfix(hook, {"eval/score": 2.0}) == ({"score": "2.0"} if with_postfix else {})
+    tr = Trainer(MCFG, TrainConfig.preset("tiny", progress=False, tensorboard=False), *data(), out_dir=tmp_path,
+                 monitor=hook)
+    tr.train(10)
+    assert hook.calls == [2, 4] and tr.iteration == 4 and tr.last_eval == {"eval/score": 4.0}
+    assert "early stop at iteration 4" in capsys.readouterr().out
+    assert ckpt.load_checkpoint(tmp_path / "checkpoint.pt")["monitor"] == {"calls": [2, 4]}

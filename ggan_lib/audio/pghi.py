@@ -23,7 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ggan_lib.audio.core import AudioConfig, _is_torch, dgt, idgt, spectrogram_to_magnitude
+from ggan_lib.audio.gabor import _is_torch, dgt, idgt
+from ggan_lib.audio.spectrogram import spectrogram_to_magnitude
+from ggan_lib.config import PGHI_TOL, AudioConfig
 
 try:
     import torch
@@ -220,7 +222,7 @@ else:  # pragma: no cover
     _heap_integrate = _heap_integrate_py
 
 
-def pghi(spec, cfg: AudioConfig = AudioConfig(), *, kind: str = "spec", tol: float = 1e-7,
+def pghi(spec, cfg: AudioConfig = AudioConfig(), *, kind: str = "spec", tol: float = PGHI_TOL,
          rng=None, workers=None) -> np.ndarray:
     """PGHI phase (..., M/2+1, N) float64 from a magnitude-only representation.
 
@@ -228,7 +230,7 @@ def pghi(spec, cfg: AudioConfig = AudioConfig(), *, kind: str = "spec", tol: flo
     :func:`ggan_lib.audio.spectrogram_to_magnitude`); ``kind='log'``: natural log-magnitude
     ln|c| (..., M/2+1, N); ``kind='mag'``: linear magnitude |c| (..., M/2+1, N).
     Coefficients below ``tol * max`` are not integrated: phase 0 (tifresi), or uniform random
-    phase if a numpy Generator ``rng`` is given. With tifresi's tol = 1e-7 and the network's
+    phase if a numpy Generator ``rng`` is given. With tifresi's tol = 1e-7 (``PGHI_TOL``, EvalConfig.pghi_tol) and the network's
     floor e^-10 every coefficient is integrated. A batch runs in ``workers`` threads (default:
     one per CPU core). numpy or torch input; numpy output.
     """
@@ -294,7 +296,7 @@ def _unit(c, lib):
 
 # --------------------------------------------------------------------------- public pipeline
 def spectrogram_to_audio(spec, cfg: AudioConfig = AudioConfig(), n_gla: int = 0, *,
-                         alpha: float = 0.99, tol: float = 1e-7, workers=None):
+                         alpha: float = 0.99, tol: float = PGHI_TOL, workers=None):
     """Log-magnitude (..., H, W) in [-1, 1] -> waveform (..., L) via PGHI (+ n_gla FGLA steps).
 
     numpy in, float32 numpy out; torch in, float32 tensor out on the same device (PGHI itself runs

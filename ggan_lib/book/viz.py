@@ -4,9 +4,14 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from ggan_lib.io.logs import read_log
+from ggan_lib.metrics.monitor import list_snapshots, read_evals
 
 SAMPLE_RATE = 16_000
 
@@ -211,13 +216,7 @@ def plot_training(run_dir, loss_keys: Sequence[str] = ("d1", "d2", "df", "ecg", 
     Reads ``run_dir/log.jsonl`` (ggan_lib.metrics.monitor); a vertical line marks the best checkpoint
     (best.json). Returns the figure.
     """
-    import json
-    from pathlib import Path
-
     import matplotlib.pyplot as plt
-
-    from ggan_lib.io.logs import read_log
-    from ggan_lib.metrics.monitor import read_evals
 
     run = Path(run_dir)
     log = read_log(run / "log.jsonl")
@@ -245,12 +244,8 @@ def plot_training(run_dir, loss_keys: Sequence[str] = ("d1", "d2", "df", "ecg", 
 
 def show_snapshots(run_dir, which: Sequence[int] | None = None, n_audio: int = 5):
     """Display the spectrogram grids and audio players of a run's snapshots (default: first, middle, last)."""
-    from pathlib import Path
-
     import soundfile as sf
     from IPython.display import HTML, Image, display
-
-    from ggan_lib.metrics.monitor import list_snapshots
 
     snaps = list_snapshots(run_dir)
     if not snaps:

@@ -23,7 +23,8 @@ from tqdm.auto import tqdm
 from ggan_lib.audio import AudioConfig
 from ggan_lib.config import BaselineConfig, ModelConfig
 from ggan_lib.data import DigitFolder, label_draws
-from ggan_lib.metrics.accuracy import GGANClassifier, unwrap_model, accuracy
+from ggan_lib.data.splits import draw_seed
+from ggan_lib.metrics.accuracy import GGANClassifier, accuracy, unwrap_model
 from ggan_lib.train.baselines import train_cnn, train_latent_classifier
 from ggan_lib.train.ggan import Trainer
 
@@ -120,10 +121,10 @@ def accuracy_protocol(method: Method, X_train: torch.Tensor, y_train: torch.Tens
     rows = []
     for frac, draw, idx in tqdm(jobs, desc=method.name, disable=not progress):
         t0 = time.perf_counter()
-        model = method.fit(X_train, torch.as_tensor(y_train), idx, seed + draw)
+        model = method.fit(X_train, torch.as_tensor(y_train), idx, draw_seed(seed, draw))
         t1 = time.perf_counter()
         acc = accuracy(model, X_test, y_test, batch_size=batch_size, device=device)
-        rows.append({"method": method.name, "fraction": float(frac), "draw": draw, "seed": seed + draw,
+        rows.append({"method": method.name, "fraction": float(frac), "draw": draw, "seed": draw_seed(seed, draw),
                      "n_labelled": len(idx), "accuracy": acc, "fit_sec": t1 - t0})
     return ProtocolResult(rows)
 

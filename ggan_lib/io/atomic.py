@@ -5,12 +5,15 @@ checkpoint, cache, result and record the project writes goes through :func:`atom
 """
 from __future__ import annotations
 
+import csv
 import json
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
+
+import torch
 
 
 @contextmanager
@@ -69,8 +72,6 @@ def write_json(path: str | os.PathLike, obj: Any, **dump_kwargs: Any) -> Path:
 
 def torch_save(obj: Any, path: str | os.PathLike, *, durable: bool = False) -> Path:
     """Atomically ``torch.save`` ``obj``; returns the path."""
-    import torch
-
     with atomic_write(path, "wb", durable=durable) as fh:
         torch.save(obj, fh)
     return Path(path)
@@ -78,8 +79,6 @@ def torch_save(obj: Any, path: str | os.PathLike, *, durable: bool = False) -> P
 
 def write_csv(path: str | os.PathLike, rows: list[dict], fieldnames: list[str]) -> Path:
     """Atomically write dict rows as CSV with a header; returns the path."""
-    import csv
-
     with atomic_write(path, "w") as fh:
         w = csv.DictWriter(fh, fieldnames=fieldnames)
         w.writeheader()

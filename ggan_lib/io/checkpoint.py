@@ -35,7 +35,10 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
 def config_diff(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
     """Human-readable 'field: checkpoint=... current=...' lines for fields that differ."""
     keys = sorted(set(saved) | set(current))
-    norm = lambda v: json.loads(json.dumps(v))  # tuples vs lists compare equal
+
+    def norm(v):
+        return json.loads(json.dumps(v))  # tuples vs lists compare equal
+
     return [f"{k}: checkpoint={saved.get(k, '<absent>')!r} current={current.get(k, '<absent>')!r}"
             for k in keys if norm(saved.get(k)) != norm(current.get(k))]
 

@@ -7,6 +7,8 @@ import os
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
+
 from ggan_lib.io import atomic
 
 
@@ -40,7 +42,6 @@ class MetricLogger:
         """Images {tag: (H, W, C) array} and audio {tag: (L,) array} to TensorBoard (no-op without it)."""
         if self._tb is None:
             return
-        import numpy as np
         for tag, img in (images or {}).items():
             self._tb.add_image(tag, np.asarray(img), int(iteration), dataformats="HWC")
         for tag, wave in (audio or {}).items():

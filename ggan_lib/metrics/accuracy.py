@@ -5,14 +5,10 @@ The label-fraction protocol that uses these (Table II) is :mod:`ggan_lib.experim
 from __future__ import annotations
 
 import contextlib
-import time
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator
 
-import numpy as np
 import torch
 from torch import nn
-
 
 
 @contextlib.contextmanager

@@ -203,6 +203,7 @@ def load_classifier(path, device="cpu", expect: ClassifierConfig | None = None) 
         raise CheckpointError(f"{path}: state_dict does not match its settings: {err}") from err
     model.test_accuracy = ckpt.get("test_accuracy")
     model.extra = dict(ckpt.get("extra") or {})
+    model.source_path = path  # the checkpoint it came from (keys cached reference statistics)
     return model.to(device).eval()
 
 

@@ -17,7 +17,9 @@ import torch
 from torch import nn
 
 from ggan_lib.audio import AudioConfig, audio_to_spectrogram
+from ggan_lib.audio.pghi import spectrogram_to_audio
 from ggan_lib.metrics.accuracy import eval_mode, module_device
+from ggan_lib.model import latent
 
 
 @dataclass
@@ -53,8 +55,6 @@ def path_smoothness(specs) -> dict[str, float]:
 
 def path_audio(specs: torch.Tensor, audio_cfg: AudioConfig, n_gla: int = 0) -> torch.Tensor:
     """PGHI audio (N, L) of spectrograms (N, 1, H, W) (ggan_lib.audio.pghi.spectrogram_to_audio)."""
-    from ggan_lib.audio.pghi import spectrogram_to_audio
-
     return spectrogram_to_audio(specs[:, 0].detach().float().cpu(), audio_cfg, n_gla)
 
 
@@ -76,11 +76,8 @@ def interpolate_latent(G: nn.Module, code_a: torch.Tensor, code_b: torch.Tensor,
 
 
 def _draw_z(cfg, n: int, seed: int) -> torch.Tensor:
-    """n latents z from cfg.z_dist with a seeded CPU generator."""
-    g = torch.Generator().manual_seed(seed)
-    if cfg.z_dist == "normal":
-        return torch.randn(n, cfg.z_dim, generator=g)
-    return torch.rand(n, cfg.z_dim, generator=g) * 2 - 1
+    """n latents z from cfg.z_dist with a seeded CPU generator (ggan_lib.model.latent)."""
+    return latent.sample_z(cfg, n, generator=torch.Generator().manual_seed(seed))
 
 
 @torch.no_grad()
@@ -113,29 +110,3 @@ def interpolate_z(G: nn.Module, cfg, n_steps: int = 8, seed: int = 0, *, audio: 
     z = _draw_z(cfg, 2, seed)
     return interpolate_latent(G, z[0], z[1], n_steps, audio=audio, n_gla=n_gla, ends=("z_a", "z_b"),
                               device=device)
-
-
-def plot_interpolation(interp: Interpolation, *, size: float = 1.6, title: str | None = None):
-    """The spectrogram strip of a path (left: first code, right: second), smoothness in the title; a figure."""
-    import matplotlib.pyplot as plt
-
-    from ggan_lib.book.viz import plot_spectrogram
-
-    n = len(interp.specs)
-    fig, axes = plt.subplots(1, n, figsize=(size * n, size * 1.1), squeeze=False)
-    for i, ax in enumerate(axes[0]):
-        plot_spectrogram(interp.specs[i], ax=ax, title=f"t={float(interp.t[i]):.2f}")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_xlabel("")
-        ax.set_ylabel("")
-    axes[0][0].set_ylabel(interp.ends[0])
-    axes[0][-1].set_ylabel(interp.ends[1])
-    axes[0][-1].yaxis.set_label_position("right")
-    s = interp.spec_smoothness
-    text = f"{interp.ends[0]} -> {interp.ends[1]}: spec step {s['mean_step']:.3f}, jump {s['jump_ratio']:.2f}"
-    if interp.audio_smoothness is not None:
-        text += f"; audio jump {interp.audio_smoothness['jump_ratio']:.2f}"
-    fig.suptitle(f"{title}\n{text}" if title else text, fontsize=9)
-    fig.tight_layout()
-    return fig

@@ -19,20 +19,32 @@ with evaluation computes the same networks as one without.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
+import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
+from ggan_lib.audio import AudioConfig
+from ggan_lib.audio.pghi import spectrogram_to_audio
+from ggan_lib.config import CRITERIA, EvalConfig, MonitorConfig  # noqa: F401  (re-exported)
 from ggan_lib.io import atomic
-from ggan_lib.config import CRITERIA, MonitorConfig  # noqa: F401  (re-exported)
+from ggan_lib.metrics.accuracy import ggan_accuracy
+from ggan_lib.metrics.reference import reference_statistics
+from ggan_lib.metrics.scores import (
+    FeatureStats,
+    classifier_outputs,
+    feature_statistics,
+    frechet_distance,
+    inception_score,
+)
+from ggan_lib.metrics.snapshots import SNAPSHOT_SAMPLE_RATE, read_snapshot_media, write_spectrogram_grid, write_wav
+from ggan_lib.model import latent
 
 EVAL_KEYS = ("is", "is_std", "fid", "acc", "class_agree", "spec_mean", "diversity", "nonfinite", "sec")
 
@@ -50,11 +62,12 @@ class Monitor:
 
     def __init__(self, cfg: MonitorConfig, classifier=None, real_stats=None, X_val: torch.Tensor | None = None,
                  y_val: torch.Tensor | None = None, *, audio_cfg=None, out_dir: str | os.PathLike | None = None,
-                 device: str | torch.device = "cpu"):
+                 device: str | torch.device = "cpu", write_grid: Callable | None = None):
         """classifier: ggan_lib.metrics DigitClassifier (None: no IS / FID); real_stats: FeatureStats of real
-        audio with cfg.feature_kind (None: FID is NaN); X_val (N, 1, H, W), y_val (N,): held-out labelled set
-        (None: no accuracy); audio_cfg: AudioConfig whose spec_shape is the model's; out_dir: snapshots and
-        best.pt go there (None: nothing is written)."""
+        audio with cfg.eval_cfg.feature_kind (ggan_lib.metrics.reference; None: FID is NaN); X_val (N, 1, H, W),
+        y_val (N,): held-out labelled set (None: no accuracy); audio_cfg: AudioConfig whose spec_shape is the
+        model's; out_dir: snapshots and best.pt go there (None: nothing is written); write_grid(specs, path,
+        titles=, suptitle=): the grid.png writer (default ggan_lib.metrics.snapshots.write_spectrogram_grid)."""
         if cfg.best_by == "acc" and X_val is None:
             raise ValueError("best_by='acc' needs a held-out labelled set (X_val, y_val)")
         if cfg.best_by in ("fid", "is") and classifier is None:
@@ -64,6 +77,7 @@ class Monitor:
         self.cfg, self.classifier, self.real_stats = cfg, classifier, real_stats
         self.X_val, self.y_val = X_val, y_val
         self.audio_cfg, self.device = audio_cfg, torch.device(device)
+        self.write_grid = write_grid or write_spectrogram_grid
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.best: float | None = None           # best criterion value so far
         self.best_iter: int | None = None        # iteration of best.pt
@@ -81,19 +95,15 @@ class Monitor:
         """Early stopping: ``patience`` evaluations in a row without improvement."""
         return self.cfg.patience > 0 and self.bad_evals >= self.cfg.patience
 
-    def fixed_codes(self, z_dim: int, n_classes: int, z_dist: str = "normal") -> tuple[torch.Tensor, torch.Tensor]:
-        """The n_clips fixed (z, c) pairs: z from ``seed`` on the CPU (same on every device), c cyclic."""
-        g = torch.Generator().manual_seed(self.cfg.seed)
-        n = self.cfg.n_clips
-        z = torch.randn(n, z_dim, generator=g) if z_dist == "normal" else torch.rand(n, z_dim, generator=g) * 2 - 1
-        return z, torch.arange(n) % n_classes
+    def fixed_codes(self, model_cfg) -> tuple[torch.Tensor, torch.Tensor]:
+        """The n_clips fixed (z, c) pairs of the model (ggan_lib.model.latent): z from ``seed`` on the CPU, c cyclic."""
+        return latent.fixed_codes(model_cfg, self.cfg.n_clips, self.cfg.seed)
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, trainer) -> dict[str, float]:
         """Score the trainer's current networks; returns ``{"eval/is": ..., ...}`` (NaN where not measured)."""
         t0 = time.perf_counter()
-        mcfg = trainer.mcfg
-        z, c = self.fixed_codes(mcfg.z_dim, mcfg.n_classes, mcfg.z_dist)
+        z, c = self.fixed_codes(trainer.mcfg)
         specs = torch.cat([trainer.sample(len(zb), c=cb, use_ema=self.cfg.use_ema, z=zb).cpu()
                            for zb, cb in zip(z.split(self.cfg.batch_size), c.split(self.cfg.batch_size))])
         rec = {k: float("nan") for k in EVAL_KEYS}
@@ -104,7 +114,7 @@ class Monitor:
             rec["spec_mean"] = float(good.mean())             # drifting to -1 means drifting into silence
             rec["diversity"] = float(good.std(0).mean()) if len(good) > 1 else 0.0  # ~0: mode collapse
         audio = self._audio(specs, finite)
-        if self.classifier is not None and int(finite.sum()) >= self.cfg.n_splits:
+        if self.classifier is not None and int(finite.sum()) >= self.cfg.eval_cfg.n_splits:
             rec.update(self._scores(audio[finite.numpy()], c[finite]))
         if self.X_val is not None:
             rec["acc"] = self._accuracy(trainer)
@@ -114,20 +124,19 @@ class Monitor:
 
     def _audio(self, specs: torch.Tensor, finite: torch.Tensor) -> np.ndarray:
         """PGHI audio (N, L) of the finite spectrograms; zeros where a spectrogram is NaN / inf."""
-        from ggan_lib.audio import AudioConfig
-        from ggan_lib.audio.pghi import spectrogram_to_audio
-        cfg = self.audio_cfg or AudioConfig(spec_shape=tuple(specs.shape[-2:]))
+        cfg, ev = self.audio_cfg or AudioConfig(spec_shape=tuple(specs.shape[-2:])), self.cfg.eval_cfg
         audio = np.zeros((len(specs), cfg.signal_length), np.float32)
         if finite.any():
-            audio[finite.numpy()] = spectrogram_to_audio(specs[finite, 0].double().numpy(), cfg, n_gla=self.cfg.n_gla)
+            audio[finite.numpy()] = spectrogram_to_audio(specs[finite, 0].double().numpy(), cfg, n_gla=ev.n_gla,
+                                                         tol=ev.pghi_tol)
         return audio
 
     def _scores(self, audio: np.ndarray, c: torch.Tensor) -> dict[str, float]:
         """IS, FID (vs real_stats) and class agreement of audio with its codes, from one classifier pass."""
-        from ggan_lib.metrics import classifier_outputs, feature_statistics, frechet_distance, inception_score
+        ev = self.cfg.eval_cfg
         probs, feats = classifier_outputs(audio, self.classifier, batch_size=self.cfg.batch_size,
-                                          device=self.device, feature_kind=self.cfg.feature_kind, progress=False)
-        out = dict(zip(("is", "is_std"), inception_score(probs, self.cfg.n_splits)))
+                                          device=self.device, feature_kind=ev.feature_kind, progress=False)
+        out = dict(zip(("is", "is_std"), inception_score(probs, ev.n_splits)))
         out["class_agree"] = float((probs.argmax(1) == c.numpy()).mean())
         if self.real_stats is not None:
             gen = feature_statistics(feats)
@@ -137,7 +146,6 @@ class Monitor:
     @torch.no_grad()
     def _accuracy(self, trainer) -> float:
         """Cx(F(D(x_val))) accuracy in eval mode (train flags restored; no state changes)."""
-        from ggan_lib.metrics.accuracy import ggan_accuracy
         return ggan_accuracy(trainer.model, self.X_val, self.y_val, batch_size=256, device=trainer.device)
 
     # ------------------------------------------------------------------ snapshots
@@ -150,31 +158,19 @@ class Monitor:
         d = self.snapshot_dir(iteration)
         if d is None:
             return
-        import soundfile as sf
-        from ggan_lib.book.viz import save_spectrogram_grid
         d.mkdir(parents=True, exist_ok=True)
         n = min(self.cfg.n_grid, len(specs))
         np.save(d / "specs.npy", specs[:n, 0].numpy().astype(np.float32))
-        save_spectrogram_grid(specs[:n], d / "grid.png", titles=[f"c={int(k)}" for k in c[:n]],
-                              suptitle=f"iteration {iteration}")
+        self.write_grid(specs[:n], d / "grid.png", titles=[f"c={int(k)}" for k in c[:n]],
+                        suptitle=f"iteration {iteration}")
+        sr = self.audio_cfg.sample_rate if self.audio_cfg else SNAPSHOT_SAMPLE_RATE
         for i in range(min(self.cfg.n_audio, len(audio))):
-            w = audio[i]
-            peak = float(np.abs(w).max())
-            sf.write(d / f"{i:02d}_c{int(c[i])}.wav", (0.95 * w / peak if peak > 0 else w).astype(np.float32),
-                     self.audio_cfg.sample_rate if self.audio_cfg else 16000, subtype="PCM_16")
+            write_wav(d / f"{i:02d}_c{int(c[i])}.wav", audio[i], sr)
 
     def snapshot_media(self, iteration: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], int]:
         """({"snapshot/grid": (H, W, C) image}, {"snapshot/<wav name>": (L,) audio}, sample rate) for TensorBoard."""
         d = self.snapshot_dir(iteration)
-        if d is None or not d.exists():
-            return {}, {}, 16000
-        import matplotlib.image
-        import soundfile as sf
-        images = {"snapshot/grid": matplotlib.image.imread(d / "grid.png")} if (d / "grid.png").exists() else {}
-        clips, sr = {}, 16000
-        for w in sorted(d.glob("*.wav")):
-            clips[f"snapshot/{w.stem}"], sr = sf.read(w, dtype="float32")
-        return images, clips, sr
+        return ({}, {}, SNAPSHOT_SAMPLE_RATE) if d is None else read_snapshot_media(d)
 
     # ------------------------------------------------------------------ best rule
     def update(self, iteration: int, rec: dict[str, float]) -> bool:
@@ -201,6 +197,10 @@ class Monitor:
         return {"best": self.best, "best_iter": self.best_iter, "bad_evals": self.bad_evals,
                 "best_by": self.cfg.best_by, "history": json.dumps(self.history)}
 
+    def postfix(self, rec: dict[str, float]) -> dict[str, str]:
+        """Short progress-bar entries for the latest evaluation (IS, FID, acc)."""
+        return postfix(rec)
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Inverse of state_dict; a checkpoint kept by another criterion restarts the best rule."""
         if state.get("best_by") != self.cfg.best_by:
@@ -211,7 +211,7 @@ class Monitor:
 
 
 def postfix(rec: dict[str, float]) -> dict[str, str]:
-    """Short progress-bar entries for the latest evaluation (IS, FID, acc)."""
+    """Short progress-bar entries for an evaluation record (IS, FID, acc); also :meth:`Monitor.postfix`."""
     out = {}
     for key, short, fmt in (("eval/is", "IS", "{:.2f}"), ("eval/fid", "FID", "{:.1f}"), ("eval/acc", "acc", "{:.3f}")):
         v = rec.get(key)
@@ -220,19 +220,14 @@ def postfix(rec: dict[str, float]) -> dict[str, str]:
     return out
 
 
-# ---------------------------------------------------------------------- data helpers for the CLI
+# ---------------------------------------------------------------------- run folders
 def real_audio_statistics(classifier, waves: np.ndarray, feature_kind: str, *, cache: str | os.PathLike | None = None,
-                          device="cpu", progress: bool = False):
-    """FeatureStats of real audio (N, L), cached as .npz (keyed by the caller's file name) when ``cache`` is given."""
-    from ggan_lib.metrics import FeatureStats, real_statistics
-    if cache is not None and Path(cache).exists():
-        z = np.load(cache)
-        return FeatureStats(z["mu"], z["sigma"], int(z["n"]))
-    stats = real_statistics(waves, classifier, device=device, feature_kind=feature_kind, progress=progress)
-    if cache is not None:
-        with atomic.atomic_write(cache) as fh:
-            np.savez(fh, mu=stats.mu, sigma=stats.sigma, n=stats.n)
-    return stats
+                          device="cpu", progress: bool = False) -> FeatureStats:
+    """Deprecated: FeatureStats of the clips as given, i.e. ``reference_statistics(..., reference="raw")`` of
+    ggan_lib.metrics.reference with ``feature_kind`` (cached as .npz when ``cache`` is given)."""
+    ev = EvalConfig.preset("small").replace(feature_kind=feature_kind)
+    return reference_statistics(classifier, waves, ev, AudioConfig().spec_shape, cache=cache, device=device,
+                                progress=progress, reference="raw")
 
 
 def read_evals(path: str | os.PathLike) -> dict[str, list]:
@@ -256,7 +251,6 @@ def copy_run_summary(run_dir: str | os.PathLike, dest: str | os.PathLike, n_snap
     Snapshots kept: first, last, the best one and evenly spaced ones between (up to n_snapshots), each with
     its grid and the first n_audio clips. No checkpoints: the folder is a few hundred kB, fit to ship.
     """
-    import shutil
     run, dest = Path(run_dir), Path(dest)
     snaps = list_snapshots(run)
     keep = {round(i * (len(snaps) - 1) / max(1, n_snapshots - 1)) for i in range(n_snapshots)} if snaps else set()

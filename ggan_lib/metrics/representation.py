@@ -6,8 +6,6 @@ ALI encoding E(x). "Clustered together and easily separable" is stated with k-NN
 """
 from __future__ import annotations
 
-from typing import Sequence
-
 import numpy as np
 
 
@@ -62,38 +60,3 @@ def representation_scores(features, labels, *, embedding=None, k: int = 5, folds
         out["knn_acc_embedding"] = knn_accuracy(embedding, labels, k=k, folds=folds, seed=seed)
         out["silhouette_embedding"] = silhouette(embedding, labels)
     return out
-
-
-_SHORT = {"knn_acc_features": "kNN feat", "silhouette_features": "sil feat", "knn_acc_embedding": "kNN 2-D",
-          "silhouette_embedding": "sil 2-D"}  # plot-title names of representation_scores' keys
-
-
-def plot_embedding(embedding, labels, *, class_names: Sequence[str] | None = None, ax=None,
-                   title: str | None = None, scores: dict[str, float] | None = None):
-    """Scatter of a 2-D embedding coloured by class (Fig. 5), scores in the title; returns the figure."""
-    import matplotlib.pyplot as plt
-
-    E, y = _np(embedding), _np(labels).astype(int)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 4.5))
-    cmap = plt.get_cmap("tab10" if y.max(initial=0) < 10 else "tab20")
-    for c in np.unique(y):
-        name = class_names[c] if class_names is not None else str(c)
-        ax.scatter(E[y == c, 0], E[y == c, 1], s=8, color=cmap(c % cmap.N), label=name, alpha=0.8)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    text = title or "t-SNE"
-    if scores:
-        text += "\n" + ", ".join(f"{_SHORT.get(k, k)} {v:.2f}" for k, v in scores.items())
-    ax.set_title(text, fontsize=8)
-    ax.legend(fontsize=7, markerscale=2, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    ax.figure.tight_layout()
-    return ax.figure
-
-
-def tsne_report(features, labels, *, class_names: Sequence[str] | None = None, title: str | None = None,
-                perplexity: float = 30.0, seed: int = 0, k: int = 5, folds: int = 5):
-    """Embed, score and plot in one call: returns (embedding (N, 2), scores dict, figure)."""
-    emb = tsne_embedding(features, perplexity=perplexity, seed=seed)
-    scores = representation_scores(features, labels, embedding=emb, k=k, folds=folds, seed=seed)
-    return emb, scores, plot_embedding(emb, labels, class_names=class_names, title=title, scores=scores)

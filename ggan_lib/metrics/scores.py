@@ -2,7 +2,8 @@
 
 Generated spectrograms are first turned into audio with PGHI; the audio is what is scored, as in
 the paper. Scores are comparable within the project only (own classifier, not WaveGAN's); print
-real-train and real-test IS beside them, computed with the same `compute_is_fid`.
+real-train and real-test IS beside them (ggan_lib.metrics.reference: the real reference of every score;
+ggan_lib.metrics.scoring: compute_is_fid, score_spectrograms).
 
 FID reference. Audio that went through the log-magnitude spectrogram + PGHI round trip differs from
 raw recordings in ways that have nothing to do with the generator: PGHI audio is at the normalised
@@ -26,6 +27,9 @@ import torch
 from scipy.special import rel_entr
 from tqdm.auto import tqdm
 
+from ggan_lib.audio import AudioConfig, audio_to_spectrogram
+from ggan_lib.audio.pghi import spectrogram_to_audio
+from ggan_lib.config import EvalConfig
 from ggan_lib.metrics.classifier import FEATURE_KINDS, DigitClassifier, as_audio_tensor
 
 
@@ -41,6 +45,7 @@ class FeatureStats(NamedTuple):
     n: int
 
 
+DEFAULT_EVAL = EvalConfig()  # defaults of the keyword-style functions here and in reference / scoring (paper preset)
 REFERENCES = ("roundtrip", "raw")  # FID reference: real clips through the round trip, or untouched
 
 
@@ -68,7 +73,7 @@ class ScoreResult:
         return f"IS {self.is_mean:.2f} +- {self.is_std:.2f}, FID {self.fid:.2f} (n={self.n_scored}{bad})"
 
 
-def inception_score(probs, n_splits: int = 10, shuffle_seed: int | None = 0) -> tuple[float, float]:
+def inception_score(probs, n_splits: int = DEFAULT_EVAL.n_splits, shuffle_seed: int | None = 0) -> tuple[float, float]:
     """exp(E_x KL(p(y|x) || p(y))) per split of (N, C) class probabilities; (mean, std) over splits.
 
     Rows are shuffled (fixed seed) before splitting: class-ordered input (real clips sorted by
@@ -182,8 +187,8 @@ def _probs_and_features(classifier: DigitClassifier, x: torch.Tensor, feature_ki
 
 
 @torch.no_grad()
-def classifier_outputs(audio, classifier: DigitClassifier, batch_size: int = 64, device="cpu",
-                       feature_kind: str = "penultimate",
+def classifier_outputs(audio, classifier: DigitClassifier, batch_size: int = DEFAULT_EVAL.batch_size, device="cpu",
+                       feature_kind: str = DEFAULT_EVAL.feature_kind,
                        progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Softmax probabilities (N, C) and features (N, D) of audio (N, L), in batches on `device`."""
     classifier.eval().to(device)
@@ -208,87 +213,16 @@ def _probs_and_stats(batches, n_batches, classifier, device, feature_kind, progr
     return torch.cat(probs).numpy(), acc.stats()
 
 
-def _check_reference(reference: str) -> None:
-    if reference not in REFERENCES:
-        raise ValueError(f"reference must be one of {REFERENCES}, got {reference!r}")
-
-
-def _real_batches(real_audio, batch_size: int, reference: str, audio_cfg, n_gla: int,
-                  to_audio: Callable | None):
-    """(B, L) batches of real audio, sent through the round trip when reference='roundtrip'."""
-    _check_reference(reference)
-    if reference == "raw":
-        return _audio_batches(real_audio, batch_size)
-    return _roundtrip_batches(real_audio, audio_cfg, batch_size, n_gla, to_audio)
-
-
-def real_statistics(real_audio, classifier: DigitClassifier, batch_size: int = 64, device="cpu",
-                    feature_kind: str = "penultimate", progress: bool = True, *, reference: str = "raw",
-                    audio_cfg=None, n_gla: int = 0, to_audio: Callable | None = None) -> FeatureStats:
-    """FeatureStats of real audio, to compute once and reuse in compute_is_fid / score_spectrograms.
-
-    reference='raw' (default here): the clips as they are. 'roundtrip': each clip first goes through
-    the spectrogram (at ``audio_cfg``'s spec_shape) + PGHI round trip (:func:`roundtrip_audio`), the
-    front end generated audio went through; that is the FID reference for generated spectrograms.
-    """
-    n_batches = -(-len(real_audio) // batch_size)
-    batches = _real_batches(real_audio, batch_size, reference, audio_cfg, n_gla, to_audio)
-    return _probs_and_stats(batches, n_batches, classifier, device, feature_kind, progress, "real")[1]
-
-
-def _as_stats(real, classifier, batch_size, device, feature_kind, progress, reference="raw", audio_cfg=None,
-              n_gla=0, to_audio=None) -> FeatureStats | None:
-    """Accept None, FeatureStats, a (mu, sigma) pair or real audio (N, L) (statistics taken per `reference`)."""
-    if real is None or isinstance(real, FeatureStats):
-        return real
-    if isinstance(real, (tuple, list)) and len(real) == 2:
-        mu, sigma = (np.asarray(r, dtype=np.float64) for r in real)
-        return FeatureStats(mu, sigma, -1)
-    return real_statistics(real, classifier, batch_size, device, feature_kind, progress, reference=reference,
-                           audio_cfg=audio_cfg, n_gla=n_gla, to_audio=to_audio)
-
-
-def _score(batches, n_batches, real, classifier, batch_size, device, n_splits, feature_kind,
-           progress, **reference) -> ScoreResult:
-    """IS and FID of a stream of generated audio batches."""
-    probs, gen = _probs_and_stats(batches, n_batches, classifier, device, feature_kind, progress, "score")
-    is_mean, is_std = inception_score(probs, n_splits)
-    stats = _as_stats(real, classifier, batch_size, device, feature_kind, progress, **reference)
-    fid = float("nan") if stats is None else _fid_stats(gen, stats)
-    return ScoreResult(is_mean, is_std, fid, len(probs), stats=gen)
-
-
-def compute_is_fid(generated_audio, real_audio_or_stats, classifier: DigitClassifier,
-                   batch_size: int = 64, device="cpu", n_splits: int = 10,
-                   feature_kind: str = "penultimate", progress: bool = True, *,
-                   roundtrip_cfg=None, n_gla: int = 0) -> ScoreResult:
-    """IS of audio (N, L) and its FID against real audio / FeatureStats / (mu, sigma), or NaN for None.
-
-    Real audio given here is used raw. roundtrip_cfg (an AudioConfig): the scored audio itself is
-    first sent through the spectrogram + PGHI round trip at that config, batch by batch (how real
-    clips are put on the footing of generated ones; ``stats`` of the result is then a round-trip
-    reference for :func:`score_spectrograms`).
-    """
-    n_batches = -(-len(generated_audio) // batch_size)
-    batches = (_audio_batches(generated_audio, batch_size) if roundtrip_cfg is None else
-               _roundtrip_batches(generated_audio, roundtrip_cfg, batch_size, n_gla, None))
-    return _score(batches, n_batches, real_audio_or_stats, classifier,
-                  batch_size, device, n_splits, feature_kind, progress)
-
-
 def nonfinite_mask(specs) -> np.ndarray:
     """(N,) bool: True where a spectrogram (N, ..., H, W) holds any NaN / inf."""
     x = specs.detach().cpu().numpy() if isinstance(specs, torch.Tensor) else np.asarray(specs)
     return ~np.isfinite(x.reshape(len(x), -1)).all(1)
 
 
-def _default_to_audio(audio_cfg, n_gla: int) -> Callable:
-    """PGHI inversion of ggan_lib.audio.pghi (imported lazily)."""
-    from ggan_lib.audio import AudioConfig
-    from ggan_lib.audio.pghi import spectrogram_to_audio
-
+def _default_to_audio(audio_cfg, n_gla: int, pghi_tol: float = DEFAULT_EVAL.pghi_tol) -> Callable:
+    """PGHI inversion (ggan_lib.audio.pghi) at audio_cfg (default AudioConfig()), + n_gla FGLA steps."""
     cfg = audio_cfg or AudioConfig()
-    return lambda spec: spectrogram_to_audio(spec, cfg, n_gla=n_gla)
+    return lambda spec: spectrogram_to_audio(spec, cfg, n_gla=n_gla, tol=pghi_tol)
 
 
 def _pghi_batches(specs, to_audio: Callable, batch_size: int):
@@ -300,12 +234,11 @@ def _pghi_batches(specs, to_audio: Callable, batch_size: int):
         yield np.asarray(to_audio(x), dtype=np.float32)
 
 
-def _roundtrip_batches(waves, audio_cfg, batch_size: int, n_gla: int = 0, to_audio: Callable | None = None):
+def _roundtrip_batches(waves, audio_cfg, batch_size: int, n_gla: int = DEFAULT_EVAL.n_gla, to_audio: Callable | None = None, *,
+                       pghi_tol: float = DEFAULT_EVAL.pghi_tol):
     """Yield (B, L) float32 round-trip audio of waves (N, L), batch by batch."""
-    from ggan_lib.audio import AudioConfig, audio_to_spectrogram
-
     cfg = audio_cfg or AudioConfig()
-    inverse = to_audio or _default_to_audio(cfg, n_gla)
+    inverse = to_audio or _default_to_audio(cfg, n_gla, pghi_tol)
     for x in _audio_batches(waves, batch_size):
         x = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
         if x.shape[-1] != cfg.signal_length:
@@ -315,8 +248,8 @@ def _roundtrip_batches(waves, audio_cfg, batch_size: int, n_gla: int = 0, to_aud
         yield np.asarray(inverse(spec), dtype=np.float32)
 
 
-def roundtrip_audio(waves, audio_cfg=None, *, n_gla: int = 0, to_audio: Callable | None = None,
-                    batch_size: int = 64) -> np.ndarray:
+def roundtrip_audio(waves, audio_cfg=None, *, n_gla: int = DEFAULT_EVAL.n_gla, to_audio: Callable | None = None,
+                    batch_size: int = DEFAULT_EVAL.batch_size, pghi_tol: float = DEFAULT_EVAL.pghi_tol) -> np.ndarray:
     """Real audio through the generator's front end and back: audio (N, L) -> log-magnitude spectrogram
     at ``audio_cfg.spec_shape`` -> PGHI (+ n_gla FGLA steps) -> audio (N, L) float32.
 
@@ -328,45 +261,9 @@ def roundtrip_audio(waves, audio_cfg=None, *, n_gla: int = 0, to_audio: Callable
     x = np.asarray(waves.detach().cpu().numpy() if isinstance(waves, torch.Tensor) else waves)
     one = x.ndim == 1
     x = x[None] if one else x
-    out = np.concatenate(list(_roundtrip_batches(x, audio_cfg, batch_size, n_gla, to_audio))) if len(x) else \
-        np.empty((0, x.shape[-1]), np.float32)
+    if not len(x):
+        return np.empty((0, x.shape[-1]), np.float32)
+    out = np.concatenate(list(_roundtrip_batches(x, audio_cfg, batch_size, n_gla, to_audio, pghi_tol=pghi_tol)))
     return out[0] if one else out
 
 
-def score_spectrograms(specs, real_audio_or_stats, classifier: DigitClassifier, *,
-                       reference: str = "roundtrip", on_nonfinite: str = "raise",
-                       batch_size: int = 64, device="cpu", n_splits: int = 10,
-                       feature_kind: str = "penultimate", audio_cfg=None, n_gla: int = 0,
-                       to_audio: Callable | None = None, progress: bool = True) -> ScoreResult:
-    """Score generated log-magnitude spectrograms: PGHI -> audio -> IS / FID, streamed in batches.
-
-    NaN / inf spectrograms are never scored: on_nonfinite='raise' raises NonFiniteSpectrogramError
-    naming how many, 'exclude' drops them with a warning (counted in ScoreResult.n_excluded).
-    `to_audio` replaces the PGHI inversion (a callable (B, H, W) -> (B, L)).
-
-    Real audio given as the FID reference is taken per ``reference``: 'roundtrip' (default) sends it
-    through the same spectrogram (audio_cfg) + inversion first, 'raw' uses it as it is (see the
-    module docstring). Precomputed FeatureStats are used as given: take them with
-    ``real_statistics(..., reference=...)``.
-    """
-    _check_reference(reference)
-    if on_nonfinite not in ("raise", "exclude"):
-        raise ValueError(f"on_nonfinite must be 'raise' or 'exclude', got {on_nonfinite!r}")
-    bad = nonfinite_mask(specs)
-    n_bad = int(bad.sum())
-    if n_bad and on_nonfinite == "raise":
-        raise NonFiniteSpectrogramError(f"{n_bad} of {len(bad)} spectrograms hold NaN / inf "
-                                        f"(first at index {int(np.argmax(bad))}); pass "
-                                        "on_nonfinite='exclude' to score the rest")
-    if n_bad:
-        warnings.warn(f"score_spectrograms: excluding {n_bad} of {len(bad)} spectrograms with NaN / inf")
-    keep = np.flatnonzero(~bad)
-    if len(keep) < n_splits:
-        raise NonFiniteSpectrogramError(f"only {len(keep)} finite spectrograms left, need >= {n_splits}")
-    good = specs[torch.as_tensor(keep)] if isinstance(specs, torch.Tensor) else np.asarray(specs)[keep]
-    batches = _pghi_batches(good, to_audio or _default_to_audio(audio_cfg, n_gla), batch_size)
-    result = _score(batches, -(-len(keep) // batch_size), real_audio_or_stats, classifier, batch_size,
-                    device, n_splits, feature_kind, progress, reference=reference, audio_cfg=audio_cfg,
-                    n_gla=n_gla, to_audio=to_audio)
-    result.n_excluded = n_bad
-    return result

@@ -7,7 +7,14 @@ from torch import nn
 
 from ggan_lib.config import ModelConfig
 from ggan_lib.model.layers import embedding, linear, mlp
-from ggan_lib.model.networks import Classifier, DTrunk, FeatureDiscriminator, FeatureExtractor, Generator, TrunkDiscriminator
+from ggan_lib.model.networks import (
+    Classifier,
+    DTrunk,
+    FeatureDiscriminator,
+    FeatureExtractor,
+    Generator,
+    TrunkDiscriminator,
+)
 
 
 class ConditionalGenerator(Generator):

@@ -1,13 +1,16 @@
 """The eight GGAN networks (Appendix C, Tables X-XVII) and the GGAN container, composed from layers and arch."""
 from __future__ import annotations
 
+import sys
+
 import torch
 import torch.nn.functional as Fn
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
-from ggan_lib.model.arch import d_arch, g_arch
 from ggan_lib.config import ModelConfig
-from ggan_lib.model.latent import sample_latent
+from ggan_lib.model.arch import d_arch, g_arch
+from ggan_lib.model.latent import sample_latent, sample_z
 from ggan_lib.model.layers import DBlock, GBlock, SelfAttention, conv2d, linear, mlp
 
 
@@ -225,8 +228,6 @@ class GGAN(nn.Module):
 
 def count_flops(module: nn.Module, *inputs: torch.Tensor) -> int:
     """FLOPs of one no-grad forward of module(*inputs), counted by torch.utils.flop_counter (2 per MAC)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         module(*inputs)
     return counter.get_total_flops()
@@ -237,14 +238,12 @@ def model_summary(cfg: ModelConfig) -> dict[str, float]:
     torch.manual_seed(0)
     model = GGAN(cfg).eval()
     out: dict[str, float] = dict(model.count_params())
-    ze = torch.randn(1, cfg.z_dim)
+    ze = sample_z(cfg, 1)
     out["G_flops_per_sample"] = count_flops(model.G, ze)
     out["D_flops_per_sample"] = count_flops(model.D, torch.zeros(1, 1, *cfg.spec_shape))
     return out
 
 
 if __name__ == "__main__":  # python -m ggan_lib.model.networks [preset]: parameter counts and FLOPs
-    import sys
-
     for key, value in model_summary(ModelConfig.preset(sys.argv[1] if len(sys.argv) > 1 else "paper")).items():
         print(f"{key:>20}: {value:,.0f}" if value < 1e9 else f"{key:>20}: {value:.3e}")

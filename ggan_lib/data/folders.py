@@ -1,25 +1,18 @@
-"""Datasets of labelled audio folders as cached log-magnitude spectrograms, and label samplers.
+"""Datasets of labelled audio folders as cached log-magnitude spectrograms, and a mini-batch sampler.
 
 * :class:`DigitFolder` reads any folder of ``{digit}_{speaker}_{index}.wav`` (FSDD, the SC09
   folders written by ``data_scripts/prepare_sc09.py``, the synthetic digits) with the usual
   split (take 0-4 test, 5+ train), a split by speaker, or everything.
 * :class:`LabelledFolder` reads a folder whose labels come from a CSV, a mapping or a file-name
   pattern (the LibriSpeech / synthetic gender corpora), so guidance sets can come from any corpus.
-* Spectrograms are computed once per folder and :class:`~ggan_lib.audio.AudioConfig` and cached
-  on disk; bad files are reported by name (``on_error='raise'``) or left out with a warning
-  (``on_error='skip'``), never silently cached.
-* :func:`labelled_subset` draws the stratified labelled fraction xl of Algorithm 1.
+* Spectrograms come from :mod:`ggan_lib.data.cache`; bad files are reported by name
+  (``on_error='raise'``) or left out with a warning (``on_error='skip'``).
 """
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
-import os
 import re
 import warnings
-import zlib
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
@@ -27,212 +20,29 @@ from typing import Iterator, Mapping, Sequence
 import numpy as np
 import torch
 from torch.utils.data import Dataset
-from tqdm.auto import tqdm
 
-from ggan_lib.io import paths
-from ggan_lib.io import atomic
-from ggan_lib.data.splits import label_draws, labelled_subset  # noqa: F401  (re-exported)
-from ggan_lib.audio import AudioConfig, AudioError, audio_to_spectrogram, load_audio
+from ggan_lib.audio import AudioConfig
+from ggan_lib.data.cache import cached_spectrograms
+from ggan_lib.data.paths import (
+    FSDD_HOWTO,
+    LIBRI_HOWTO,
+    SC09_HOWTO,
+    VOICES_HOWTO,
+    BadFilesError,
+    DataError,
+    DatasetNotFoundError,
+    _require_dir,
+    default_fsdd_dir,
+    default_librispeech_dir,
+    default_sc09_dir,
+    default_voices_dir,
+)
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
 # {digit}_{speaker}_{index}: FSDD's naming; speakers may hold letters, digits and '-'
 DIGIT_PATTERN = re.compile(r"^(?P<label>\d)_(?P<speaker>[A-Za-z0-9-]+)_(?P<index>\d+)$")
 # {label}_{speaker}_{index} for any label text without '_' (e.g. the gender corpora: 0/1)
 LABEL_PATTERN = re.compile(r"^(?P<label>[^_]+)_(?P<speaker>[^_]+)_(?P<index>\d+)$")
-FSDD_HOWTO = ("get the Free Spoken Digit Dataset with `git clone "
-              "https://github.com/Jakobovski/free-spoken-digit-dataset` and set "
-              "GGAN_FSDD_DIR=<clone>/recordings (or pass root=...)")
-SC09_HOWTO = "run `python data_scripts/prepare_sc09.py --out data/sc09` (or set GGAN_SC09_DIR)"
-VOICES_HOWTO = ("run `python data_scripts/make_synthetic_voices.py --out data/synthetic_voices` "
-                "(needs espeak-ng; or set GGAN_VOICES_DIR)")
-LIBRI_HOWTO = ("run `python data_scripts/prepare_librispeech_gender.py --out "
-               "data/librispeech_gender` (or set GGAN_LIBRISPEECH_DIR)")
-_CACHE_VERSION = 1  # bump when the cache layout changes: old files are then rebuilt
-
-
-class DataError(ValueError):
-    """Base class of dataset errors."""
-
-
-class BadFilesError(DataError):
-    """Some files of a folder are unusable; ``.bad`` maps each file name to the reason."""
-
-    def __init__(self, message: str, bad: Mapping[str, str]):
-        super().__init__(message)
-        self.bad = dict(bad)
-
-
-class DatasetNotFoundError(DataError, FileNotFoundError):
-    """The dataset folder is missing or holds no audio; the message says where and how to get it."""
-
-
-# --------------------------------------------------------------------------- locations
-def repo_root() -> Path:
-    """The repository (or source tree) this package lives in."""
-    return paths.REPO_ROOT
-
-
-def default_fsdd_dir() -> Path:
-    """FSDD recordings: $GGAN_FSDD_DIR, else <repo>/../shared/data/fsdd/recordings."""
-    env = os.environ.get("GGAN_FSDD_DIR")
-    return Path(env) if env else repo_root().parent / "shared" / "data" / "fsdd" / "recordings"
-
-
-def default_sc09_dir() -> Path:
-    """SC09 folders from prepare_sc09.py: $GGAN_SC09_DIR, else <repo>/data/sc09."""
-    env = os.environ.get("GGAN_SC09_DIR")
-    return Path(env) if env else repo_root() / "data" / "sc09"
-
-
-def default_voices_dir() -> Path:
-    """Synthetic voices from make_synthetic_voices.py: $GGAN_VOICES_DIR, else <repo>/data/synthetic_voices."""
-    env = os.environ.get("GGAN_VOICES_DIR")
-    return Path(env) if env else repo_root() / "data" / "synthetic_voices"
-
-
-def default_librispeech_dir() -> Path:
-    """Gender set from prepare_librispeech_gender.py: $GGAN_LIBRISPEECH_DIR, else <repo>/data/librispeech_gender."""
-    env = os.environ.get("GGAN_LIBRISPEECH_DIR")
-    return Path(env) if env else repo_root() / "data" / "librispeech_gender"
-
-
-def default_cache_dir() -> Path:
-    """Spectrogram cache: $GGAN_CACHE_DIR, else <repo>/.cache/spectrograms."""
-    env = os.environ.get("GGAN_CACHE_DIR")
-    return Path(env) if env else repo_root() / ".cache" / "spectrograms"
-
-
-def _require_dir(root: Path, what: str, howto: str) -> Path:
-    """Return ``root`` if it is a folder, else raise DatasetNotFoundError saying how to get it."""
-    if not root.is_dir():
-        raise DatasetNotFoundError(f"{what} not found: looked in {root.resolve()} "
-                                   f"(no such folder). To get it, {howto}.")
-    return root
-
-
-# --------------------------------------------------------------------------- computing
-def _load_one(path: Path, cfg: AudioConfig):
-    """(wave, None) or (None, reason) for one file; the reason names the error class."""
-    try:
-        wave = load_audio(path, cfg)
-    except Exception as err:  # noqa: BLE001 - whatever stops a file from loading makes it bad
-        return None, f"{type(err).__name__}: {str(err).replace(str(path) + ': ', '')}"
-    if not np.any(wave):
-        return None, "SilentClipError: all samples are zero"
-    return wave, None
-
-
-def _spectrograms(waves: list, cfg: AudioConfig) -> list:
-    """Spectrograms of equal-length waves, batched; per clip (spec or reason) on failure."""
-    try:
-        specs = list(audio_to_spectrogram(np.stack(waves), cfg))
-    except AudioError:  # find the offending clip(s) one by one
-        specs = []
-        for w in waves:
-            try:
-                specs.append(audio_to_spectrogram(w, cfg))
-            except AudioError as err:
-                specs.append(f"{type(err).__name__}: {err}")
-    return [s if isinstance(s, str) or np.all(np.isfinite(s)) else "BadSpectrogramError: NaN/inf"
-            for s in specs]
-
-
-def compute_spectrograms(paths: Sequence, cfg: AudioConfig = AudioConfig(), *, workers: int = 1,
-                         batch_size: int = 64, progress: bool = True, desc: str = "spectrograms"):
-    """Spectrograms of audio files -> (specs (n_ok, H, W) float32, ok (N,) bool, reasons (N,) str).
-
-    Loading runs on ``workers`` threads; the transform runs batched. A file that cannot be used
-    gets ok=False and a reason (error class and message) instead of a spectrogram.
-    """
-    H, W = cfg.spec_shape
-    ok, reasons, out = np.zeros(len(paths), bool), [""] * len(paths), []
-    with warnings.catch_warnings(), ThreadPoolExecutor(max(1, workers)) as pool, \
-            tqdm(total=len(paths), desc=desc, unit=" clips", disable=not progress) as bar:
-        # cutting clips longer than 1 s is the front end's rule (design note 1), not news per file
-        warnings.filterwarnings("ignore", message=r".*cut to the first")
-        for start in range(0, len(paths), batch_size):
-            idx = range(start, min(start + batch_size, len(paths)))
-            loaded = list(pool.map(lambda i: _load_one(Path(paths[i]), cfg), idx))
-            good = [i for i, (w, _) in zip(idx, loaded) if w is not None]
-            for i, (_, why) in zip(idx, loaded):
-                reasons[i] = why or ""
-            specs = _spectrograms([loaded[i - start][0] for i in good], cfg) if good else []
-            for i, s in zip(good, specs):
-                if isinstance(s, str):
-                    reasons[i] = s
-                else:
-                    ok[i] = True
-                    out.append(s)
-            bar.update(len(idx))
-    specs = np.stack(out).astype(np.float32) if out else np.zeros((0, H, W), np.float32)
-    return specs, ok, np.array(reasons, dtype=object)
-
-
-# --------------------------------------------------------------------------- the cache
-def listing_key(paths: Sequence, root: Path, cfg: AudioConfig) -> str:
-    """Hash of cfg.key() and each file's name (relative to root), size and mtime."""
-    h = hashlib.sha256(f"v{_CACHE_VERSION}|{cfg.key()}".encode())
-    for p in paths:
-        st = os.stat(p)
-        h.update(f"|{Path(p).relative_to(root).as_posix()}:{st.st_size}:{st.st_mtime_ns}".encode())
-    return h.hexdigest()[:16]
-
-
-def _crc(specs: np.ndarray) -> int:
-    """CRC32 of the spectrogram bytes (detects a damaged cache cheaply)."""
-    return zlib.crc32(np.ascontiguousarray(specs).data)
-
-
-def _read_cache(path: Path, names: list, cfg: AudioConfig):
-    """(specs, ok, reasons) from a cache file, or raise ValueError if it is not a valid one."""
-    with np.load(path, allow_pickle=False) as z:
-        meta = json.loads(str(z["meta"]))
-        specs, ok, reasons = z["specs"], z["ok"], z["reasons"].astype(object)
-        cached_names = list(z["names"])
-    if meta.get("version") != _CACHE_VERSION or meta.get("cfg") != cfg.key():
-        raise ValueError("written for another version or AudioConfig")
-    if cached_names != names or ok.shape != (len(names),) or reasons.shape != ok.shape:
-        raise ValueError("file list does not match")
-    if specs.shape != (int(ok.sum()), *cfg.spec_shape) or specs.dtype != np.float32:
-        raise ValueError(f"spectrogram array has shape {specs.shape}")
-    if _crc(specs) != meta.get("crc"):
-        raise ValueError("checksum mismatch")
-    return specs, ok, reasons
-
-
-def _write_cache(path: Path, names: list, cfg: AudioConfig, specs, ok, reasons) -> None:
-    """Write the cache atomically: a temporary file in the same folder, then os.replace."""
-    meta = json.dumps({"version": _CACHE_VERSION, "cfg": cfg.key(), "crc": _crc(specs)})
-    with atomic.atomic_write(path) as f:
-        np.savez(f, specs=specs, ok=ok, reasons=reasons.astype(str), names=np.array(names),
-                 meta=np.array(meta))
-
-
-def cached_spectrograms(paths: Sequence, root, cfg: AudioConfig = AudioConfig(), *,
-                        cache_dir=None, workers: int = 1, progress: bool = True):
-    """:func:`compute_spectrograms` through the on-disk cache (``cache_dir=False`` disables it).
-
-    The cache file is keyed by cfg.key() and the file list (names, sizes, mtimes), so editing,
-    adding or removing a file builds a new one; a damaged file is detected and rebuilt.
-    """
-    root = Path(root)
-    names = [Path(p).relative_to(root).as_posix() for p in paths]
-    desc = f"spectrograms {root.name}"
-    if cache_dir is False:
-        return compute_spectrograms(paths, cfg, workers=workers, progress=progress, desc=desc)
-    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    slug = re.sub(r"[^A-Za-z0-9-]+", "-", root.name)[:40] or "root"
-    path = cache_dir / f"{slug}-{cfg.key()}-{listing_key(paths, root, cfg)}.npz"
-    if path.exists():
-        try:
-            return _read_cache(path, names, cfg)
-        except Exception as err:  # noqa: BLE001 - any unreadable cache is rebuilt, never trusted
-            warnings.warn(f"spectrogram cache {path} is damaged ({type(err).__name__}: {err}); "
-                          "rebuilding it", stacklevel=3)
-    specs, ok, reasons = compute_spectrograms(paths, cfg, workers=workers, progress=progress,
-                                              desc=desc)
-    _write_cache(path, names, cfg, specs, ok, reasons)
-    return specs, ok, reasons
 
 
 # --------------------------------------------------------------------------- datasets

@@ -1,0 +1,76 @@
+"""Tables I and II for reading: ``mean ± std`` text cells, ours beside the paper's, as DataFrames and Markdown.
+
+The numbers are ggan_lib.experiments.reproduce.tables (``table1`` / ``table2`` / ``load_table``);
+:func:`write_table` writes a results folder's ``table{1,2}.csv`` and ``.md`` (what the runner leaves).
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from ggan_lib.experiments.reproduce.plan import Run
+from ggan_lib.experiments.reproduce.tables import TABLE2_METHODS, build_table, write_csv
+from ggan_lib.io import atomic
+
+TABLE_TITLES = {1: "Table I: IS / FID of generated audio (PGHI), project classifier",
+                2: "Table II: test accuracy (%) by labelled fraction, mean ± std over draws"}
+TABLE1_NOTE = ("FID (round trip): against real training clips sent through the same spectrogram + PGHI round "
+               "trip as the generated ones (the primary figure); FID (raw): against the untouched recordings, "
+               "which mostly measures the front end (digital silence, level, resolution).")
+
+
+def _pm(mean: float | None, std: float | None, digits: int = 2) -> str:
+    """'7.24 ± 0.05', '7.24' or '' for Markdown cells."""
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return ""
+    if std is None or (isinstance(std, float) and math.isnan(std)):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def table1_frame(df):
+    """Table I for reading: 'mean ± std' text cells, ours beside the paper's (display() shows it as a table)."""
+    import pandas as pd
+    return pd.DataFrame({"Model": df["model"],
+                         "IS (ours)": [_pm(a, b) for a, b in zip(df["is_mean"], df["is_std"])],
+                         "IS (paper, SC09)": [_pm(a, b) for a, b in zip(df["paper_is_mean"], df["paper_is_std"])],
+                         "FID (ours, round trip)": [_pm(a, None) for a in df["fid"]],
+                         "FID (ours, raw)": [_pm(a, None) for a in df["fid_raw"]],
+                         "FID (paper, SC09)": [_pm(a, b) for a, b in zip(df["paper_fid_mean"], df["paper_fid_std"])],
+                         "note": df["note"]})
+
+
+def table1_markdown(df) -> str:
+    """Table I as Markdown with 'mean ± std' cells (table1_frame's text)."""
+    return table1_frame(df).to_markdown(index=False, disable_numparse=True)  # keep '0.00', not tabulate's '0'
+
+
+def table2_frame(df):
+    """Table II for reading: 'Training data size' then, per method, ours and the paper's (SC09) side by side,
+    as text cells (display() shows it as a table)."""
+    import pandas as pd
+    cols = {"Training data size": [f"{f * 100:g} %" for f in df["fraction"]]}
+    for meth in TABLE2_METHODS:
+        cols[f"{meth} (ours, n)"] = [f"{_pm(a, b, 1)} (n={n})" if n else "" for a, b, n in
+                                     zip(df[f"{meth} mean"], df[f"{meth} std"], df[f"{meth} n"])]
+        cols[f"{meth} (paper, SC09)"] = [_pm(a, b, 2) for a, b in zip(df[f"{meth} paper mean"],
+                                                                      df[f"{meth} paper std"])]
+    return pd.DataFrame(cols)
+
+
+def table2_markdown(df) -> str:
+    """Table II as Markdown (table2_frame's text)."""
+    return table2_frame(df).to_markdown(index=False, disable_numparse=True)
+
+
+def write_markdown(out: str | Path, table: int, df) -> Path:
+    """out/table{1,2}.md of a Table I / II DataFrame (reproduce.build_table or load_table), atomically."""
+    md = table1_markdown(df) if table == 1 else table2_markdown(df)
+    note = f"\n{TABLE1_NOTE}\n" if table == 1 else ""
+    return atomic.write_text(Path(out) / f"table{table}.md", f"# {TABLE_TITLES[table]}\n\n{md}\n{note}")
+
+
+def write_table(out: str | Path, table: int, runs: list[Run]) -> tuple[Path, Path]:
+    """out/table{1,2}.csv and .md of the runs' results (atomically)."""
+    df = build_table(Path(out), table, runs)
+    return write_csv(out, table, df), write_markdown(out, table, df)

@@ -1,0 +1,154 @@
+"""Execute planned runs with papermill, each in its own run folder, resuming finished ones.
+
+A run is finished when its result.json holds the same parameters (runtime ones aside); a killed batch
+resumes where it stopped. A failure names the notebook and the cell; runs that need a failed run are
+blocked; runs another runner claimed (claims.py) are left to it.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .claims import claim_run, claimed_elsewhere, release_run
+from .plan import Run
+from .results import NOTEBOOKS_DIR, RESULT, normalise, portable_params, read_result
+
+
+@dataclass
+class RunRecord:
+    """What happened to one run in this invocation."""
+
+    name: str
+    notebook: str
+    status: str                 # 'done', 'skipped' (already finished), 'failed', 'blocked' (a need failed),
+                                # 'elsewhere' (claimed by another runner working on the same --out)
+    wall_s: float = 0.0         # seconds of the notebook run (for a skipped run: when it was done)
+    error: str = ""
+    executed: str = ""          # the executed notebook's path
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+RUNTIME_PARAMS = frozenset({"device", "threads", "progress"})  # change how, not what, a run computes
+
+
+def is_finished(run: Run, run_dir: Path, root: str | os.PathLike | None = None) -> bool:
+    """True when run_dir/result.json exists and holds this run's parameters (runtime ones aside).
+
+    Both sides are compared in portable_params' form (paths inside the repository `root`, default
+    repo_root(), relative to it), so results written in a clone at another path still count."""
+    res = read_result(run_dir)
+    if res is None or not isinstance(res.get("params"), dict):
+        return False
+    return _comparable(res["params"], root) == _comparable(normalise(run.params), root)
+
+
+def _comparable(params: dict[str, Any], root) -> dict[str, Any]:
+    """Params in portable form without the runtime ones (what must match for a run to count as finished)."""
+    return {k: v for k, v in portable_params(params, root).items() if k not in RUNTIME_PARAMS}
+
+
+def describe_failure(run: Run, nb_path: Path, executed: Path, err: Exception) -> str:
+    """'<run>: notebook X failed in cell N (source head): Error: message' for a papermill failure."""
+    from papermill.exceptions import PapermillExecutionError
+    if isinstance(err, PapermillExecutionError):
+        head = " | ".join(ln for ln in err.source.strip().splitlines()[:3])
+        return (f"{run.name}: notebook {nb_path} failed in cell {err.cell_index} (execution count "
+                f"{err.exec_count}): `{head}`\n    {err.ename}: {err.evalue}\n    executed copy: {executed}")
+    return f"{run.name}: notebook {nb_path} could not run: {type(err).__name__}: {err}"
+
+
+def execute(run: Run, out: Path, *, progress: bool = True, kernel: str = "python3") -> RunRecord:
+    """Run the notebook with papermill in out/runs/<name> (cwd), the executed copy beside result.json."""
+    import papermill as pm
+    run_dir = out / "runs" / run.name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    nb_path = NOTEBOOKS_DIR / f"{run.notebook}.ipynb"
+    executed = run_dir / f"{run.notebook}.ipynb"
+    stale = run_dir / RESULT
+    if stale.exists():  # another parameter set finished here before: never mix its result with this run
+        stale.unlink()
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(str(nb_path), str(executed), parameters=run.params, kernel_name=kernel,
+                            cwd=str(run_dir), progress_bar=progress)
+    except Exception as err:  # noqa: BLE001 - any failure is reported with the notebook and cell
+        return RunRecord(run.name, run.notebook, "failed", time.perf_counter() - t0,
+                         describe_failure(run, nb_path, executed, err), str(executed))
+    wall = time.perf_counter() - t0
+    if not is_finished(run, run_dir):
+        return RunRecord(run.name, run.notebook, "failed", wall,
+                         f"{run.name}: notebook {nb_path} finished without writing {RESULT} for these parameters",
+                         str(executed))
+    return RunRecord(run.name, run.notebook, "done", wall, executed=str(executed))
+
+
+def _skipped(run: Run, run_dir: Path) -> RunRecord:
+    """The record of an already finished run, with the wall time and date of the invocation that did it."""
+    res = read_result(run_dir) or {}
+    return RunRecord(run.name, run.notebook, "skipped", float(res.get("wall_s", 0.0)),
+                     extra={"result": str(run_dir / RESULT), "finished": res.get("finished", "")})
+
+
+def _wait_for_needs(run: Run, out: Path, by_name: dict[str, Run], failed: set[str], tag: str, log,
+                    poll_s: float) -> None:
+    """Wait for needs another runner is executing; one that does not finish (its runner died) counts as failed."""
+    for need in run.needs:
+        need_dir = out / "runs" / need
+        if need in by_name and claimed_elsewhere(need_dir):
+            log(f"{tag}: waiting for {need} (another runner)")
+            while claimed_elsewhere(need_dir) and not is_finished(by_name[need], need_dir):
+                time.sleep(poll_s)
+            if not is_finished(by_name[need], need_dir):
+                failed.add(need)
+
+
+def _run_claimed(run: Run, out: Path, tag: str, log, progress: bool) -> RunRecord:
+    """Claim the run and execute it (skipped when another runner finished it meanwhile; 'elsewhere' if held)."""
+    run_dir = out / "runs" / run.name
+    if not claim_run(run_dir):
+        log(f"{tag}: claimed by another runner, left to it")
+        return RunRecord(run.name, run.notebook, "elsewhere", error="claimed by another runner")
+    try:
+        if is_finished(run, run_dir):  # finished by another runner between the check and the claim
+            return RunRecord(run.name, run.notebook, "skipped")
+        log(f"{tag}: running")
+        return execute(run, out, progress=progress)
+    finally:
+        release_run(run_dir)
+
+
+def run_all(runs: list[Run], out: Path, *, keep_going: bool = False, progress: bool = True,
+            log=print, poll_s: float = 30.0) -> list[RunRecord]:
+    """Execute the planned runs in order: skip finished ones, block those whose needs failed, stop or go on.
+
+    Runs claimed by another runner on the same `out` are left to it ('elsewhere'); a run that
+    needs one of them waits until it finishes (or its runner dies: then the need counts as failed)."""
+    records: list[RunRecord] = []
+    failed: set[str] = set()
+    by_name = {r.name: r for r in runs}
+    for i, run in enumerate(runs, 1):
+        tag = f"[{i}/{len(runs)}] {run.name} ({run.notebook})"
+        if is_finished(run, out / "runs" / run.name):
+            records.append(_skipped(run, out / "runs" / run.name))
+            log(f"{tag}: already finished, skipped")
+            continue
+        _wait_for_needs(run, out, by_name, failed, tag, log, poll_s)
+        blocked = [n for n in run.needs if n in failed]
+        if blocked:
+            failed.add(run.name)
+            records.append(RunRecord(run.name, run.notebook, "blocked", error=f"needs failed run(s) {blocked}"))
+            log(f"{tag}: blocked, needs failed run(s) {blocked}")
+            continue
+        rec = _run_claimed(run, out, tag, log, progress)
+        records.append(rec)
+        if rec.status == "done":
+            log(f"{tag}: done in {rec.wall_s:.1f} s")
+        elif rec.status == "failed":
+            failed.add(run.name)
+            log(f"FAILED {rec.error}")
+            if not keep_going:
+                break
+    return records

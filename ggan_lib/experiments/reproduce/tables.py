@@ -1,0 +1,132 @@
+"""Tables I and II as DataFrames (ours beside the paper's SC09 figures), their CSV files, and reading them back.
+
+How they read as Markdown / HTML (``mean ± std`` cells) is ggan_lib.book.reports.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ggan_lib.io import atomic
+
+from ..protocol import ProtocolResult
+from .plan import Run
+from .results import read_result
+
+# Table I (SC09): model -> (IS, IS std, FID, FID std); None where the paper gives none.
+PAPER_TABLE1: dict[str, tuple[float | None, float | None, float | None, float | None]] = {
+    "Real (Train Data)": (9.18, 0.04, None, None),
+    "Real (Test Data)": (8.01, 0.24, None, None),
+    "TiFGAN": (5.97, None, 26.7, None),
+    "WaveGAN": (4.67, 0.01, None, None),
+    "SpecGAN": (6.03, 0.04, None, None),
+    "Supervised BigGAN": (7.33, 0.01, 24.40, 0.5),
+    "Unsupervised BigGAN": (6.17, 0.2, 24.72, 0.05),
+    "GGAN": (7.24, 0.05, 25.75, 0.1),
+}
+# Table II (SC09): labelled fraction -> method -> (accuracy %, std %).
+PAPER_TABLE2: dict[float, dict[str, tuple[float, float | None]]] = {
+    0.01: {"CNN": (82, 1.2), "Unsupervised GAN": (73, 1.02), "GGAN": (84, 2.24)},
+    0.02: {"CNN": (83, 0.34), "Unsupervised GAN": (75, 0.41), "GGAN": (85, 1.24)},
+    0.03: {"CNN": (83, 0.23), "Unsupervised GAN": (78, 0.07), "GGAN": (88, 0.1)},
+    0.04: {"CNN": (84, 0.34), "Unsupervised GAN": (80, 0.01), "GGAN": (91, 0.5)},
+    0.05: {"CNN": (84, 1.02), "Unsupervised GAN": (80, 1.72), "GGAN": (92, 0.87)},
+    1.0: {"CNN": (96.2, None)},
+}
+TABLE2_METHODS = ("CNN", "Unsupervised GAN", "GGAN")
+
+
+def _metrics(out: Path, name: str) -> dict[str, Any] | None:
+    """metrics of runs/<name>/result.json, or None."""
+    res = read_result(out / "runs" / name)
+    return None if res is None else res.get("metrics")
+
+
+def table1(out: Path, runs: list[Run]):
+    """Table I as a DataFrame: our IS / FID beside the paper's, one row per model (paper-only rows too)."""
+    import pandas as pd
+    ev = {r.params["kind"]: _metrics(out, r.name) for r in runs if r.notebook == "evaluate"}
+    real = next((m for m in ev.values() if m), None) or {}
+    ours = {"Real (Train Data)": real.get("real_train"), "Real (Test Data)": real.get("real_test"),
+            "Supervised BigGAN": (ev.get("supervised_biggan") or {}).get("generated"),
+            "Unsupervised BigGAN": (ev.get("unsupervised_biggan") or {}).get("generated"),
+            "GGAN": (ev.get("ggan") or {}).get("generated")}
+    rows = []
+    for model, (p_is, p_is_std, p_fid, p_fid_std) in PAPER_TABLE1.items():
+        m = ours.get(model) or {}
+        rows.append({"model": model, "is_mean": m.get("is"), "is_std": m.get("is_std"),
+                     "paper_is_mean": p_is, "paper_is_std": p_is_std,
+                     "fid": m.get("fid"),  # vs round-trip real train audio; real train: NaN (the reference)
+                     "fid_raw": m.get("fid_raw"),  # vs raw real train audio (mostly the front end)
+                     "is_roundtrip": m.get("is_roundtrip"),  # real rows: IS after the round trip
+                     "paper_fid_mean": p_fid, "paper_fid_std": p_fid_std, "note": m.get("note", "")})
+    return pd.DataFrame(rows)
+
+
+def table2_rows(out: Path, runs: list[Run]) -> list[dict[str, Any]]:
+    """Every (method, fraction, draw, accuracy) row of the Table II runs' results."""
+    rows = []
+    for r in runs:
+        m = _metrics(out, r.name)
+        if m:
+            rows += m.get("rows", [])
+    return rows
+
+
+def _table2_row(f: float, summ: dict) -> dict[str, Any]:
+    """One fraction's Table II row: mean / std / n (%) per method beside the paper's."""
+    row: dict[str, Any] = {"fraction": f}
+    for meth in TABLE2_METHODS:
+        s = summ.get((meth, f))
+        paper = PAPER_TABLE2.get(round(f, 4), {}).get(meth, (None, None))
+        row.update({f"{meth} mean": None if s is None else 100 * s["mean"],
+                    f"{meth} std": None if s is None else 100 * s["std"],
+                    f"{meth} n": 0 if s is None else s["n"],
+                    f"{meth} paper mean": paper[0], f"{meth} paper std": paper[1]})
+    return row
+
+
+def table2(out: Path, runs: list[Run]):
+    """Table II as a DataFrame: per fraction, mean / std / n accuracy (%) per method beside the paper's."""
+    import pandas as pd
+    summ = {(s["method"], s["fraction"]): s for s in ProtocolResult(table2_rows(out, runs)).summary()}
+    planned = {r.params["fraction"] for r in runs if "fraction" in r.params}
+    planned |= {f for r in runs for f in r.params.get("fractions", [])}
+    fractions = sorted(planned | {f for _, f in summ})  # a planned row stays (empty) until its runs finish
+    return pd.DataFrame([_table2_row(f, summ) for f in fractions])
+
+
+def build_table(out: Path, table: int, runs: list[Run]):
+    """Table I or II of the runs' results as a DataFrame."""
+    return table1(out, runs) if table == 1 else table2(out, runs)
+
+
+def write_csv(out: Path, table: int, df) -> Path:
+    """out/table{1,2}.csv of a build_table DataFrame (atomically; the .md beside it: book.reports.write_table)."""
+    return atomic.write_text(Path(out) / f"table{table}.csv", df.to_csv(index=False))
+
+
+def load_table(out: str | os.PathLike, table: int, *, missing: str = "none"):
+    """out/table{1,2}.csv as a DataFrame (what the runner wrote), e.g. load_table("results/fsdd-small", 2).
+
+    When the file is absent (the batch has not finished, or never ran): missing='none' prints a note
+    saying which file and how to make it and returns None; missing='raise' raises FileNotFoundError.
+    """
+    import pandas as pd
+    if table not in (1, 2):
+        raise ValueError(f"table must be 1 or 2, got {table!r}")
+    if missing not in ("none", "raise"):
+        raise ValueError(f"missing must be 'none' or 'raise', got {missing!r}")
+    path = Path(out) / f"table{table}.csv"
+    if not path.is_file():
+        msg = (f"{path} does not exist yet: the runner writes it when a batch finishes "
+               f"(python -m ggan_lib.cli.reproduce --table {table} --out {Path(out)} ...)")
+        if missing == "raise":
+            raise FileNotFoundError(msg)
+        print(f"Note: {msg}")
+        return None
+    df = pd.read_csv(path)
+    if "note" in df.columns:  # an empty note reads back as NaN
+        df["note"] = df["note"].astype(object).fillna("")
+    return df
