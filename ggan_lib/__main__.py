@@ -4,7 +4,7 @@ Each command is also ``python -m ggan_lib.cli.<command>``; ``python -m ggan_lib 
 """
 import sys
 
-from ggan_lib.cli import baselines, book, classifier, gender, pretrained, reproduce, train
+from ggan_lib.cli import baselines, book, classifier, classify, gender, generate, judge, pretrained, reproduce, train
 
 COMMANDS = {
     "train": (train.main, "train GGAN with Algorithm 1 (resumable, monitored)"),
@@ -13,6 +13,9 @@ COMMANDS = {
     "classifier": (classifier.main, "train the metric classifier used for IS / FID"),
     "gender": (gender.main, "gender guidance from another corpus (train, export, measure)"),
     "pretrained": (pretrained.main, "export / measure a trained GGAN as a shipped model"),
+    "classify": (classify.main, "GGAN's Cx(F(D(x))) on a folder of your own recordings"),
+    "judge": (judge.main, "the metric classifier (the judge of IS / FID) on a folder of recordings"),
+    "generate": (generate.main, "write a model's generated clips, c{class}_{i}.wav"),
     "book": (book.main, "book helpers (sync-colab)"),
 }
 

@@ -8,7 +8,11 @@ from ggan_lib.config.base import PresetConfig
 # --------------------------------------------------------------------------- Algorithm 1
 # Fields that may differ when resuming (they change how, not what, is computed).
 RUNTIME_FIELDS = frozenset({"device", "compile", "channels_last", "log_every", "ckpt_every", "out_dir",
-                            "progress", "tensorboard", "sync_bn", "cudnn_benchmark", "tf32"})
+                            "progress", "tensorboard", "sync_bn", "cudnn_benchmark", "tf32", "ema_standing_batches"})
+
+
+# Fields added after checkpoints were shipped, with the value that reproduces those runs exactly.
+LEGACY_FIELDS = {"ema_warmup": 0}
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,12 @@ class TrainConfig(PresetConfig):
     ema: bool = True                            # keep an exponential moving average of G for sampling
     ema_decay: float = 0.999                    # EMA decay per iteration
     ema_start: int = 0                          # iterations before which the EMA just copies G
+    # EMA decay at step t (from ema_start): min(ema_decay, (1 + t) / (ema_warmup + t)), so the random init's
+    # weight in the average vanishes within a few hundred steps (with a constant 0.999 it is 0.999^t: 37 % at
+    # t = 1,000); 0: the constant ema_decay of runs before this field (their checkpoints read back as 0)
+    ema_warmup: int = 10
+    ema_standing_batches: int = 0               # >0: sample() re-estimates the EMA G's BatchNorm statistics on
+                                                # this many batches of fresh codes (BigGAN's standing stats)
     df_fresh_features: bool = True              # Df step sees D after the D1 step (Algorithm 1 order); False reuses D1's
     fc_reuse_fakes: bool = False                # FC reuses ECG's (pre-update) fakes instead of a fresh G forward
     sync_bn: bool = False                       # SyncBatchNorm in G across ranks (CUDA + torch.distributed only)
@@ -40,9 +50,16 @@ class TrainConfig(PresetConfig):
     tensorboard: bool = True                    # mirror the log to TensorBoard when it is installed
     progress: bool = True                       # tqdm progress bar in train()
 
+    @classmethod
+    def from_dict(cls, d):
+        """Inverse of to_dict; a field a saved config lacks takes the value runs before it had (LEGACY_FIELDS)."""
+        return super().from_dict({**LEGACY_FIELDS, **d})
+
     def __post_init__(self) -> None:
         """Validate choices."""
         object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))  # Adam rejects (0, 0.999)
+        if self.ema_warmup < 0 or self.ema_standing_batches < 0 or self.ema_start < 0:
+            raise ValueError("ema_warmup, ema_standing_batches and ema_start must be >= 0")
         if self.amp not in ("auto", "bf16", "off"):
             raise ValueError(f"amp must be 'auto', 'bf16' or 'off', not {self.amp!r}")
         if self.batch_size < 2 or self.k_disc < 1:

@@ -45,6 +45,7 @@ from ggan_lib.io.logs import read_log  # noqa: F401  (re-exported for notebooks)
 from ggan_lib.model.latent import cyclic_classes, sample_z
 from ggan_lib.model.networks import GGAN
 from ggan_lib.train import hooks
+from ggan_lib.train.ema import ema_decay_at, standing_bn_stats, update_ema
 from ggan_lib.train.engine import NonFiniteLossError, Phase, configure_cuda_backends, resolve_device  # noqa: F401
 from ggan_lib.train.ggan_phases import PHASES, Algorithm1Phases, Batch  # noqa: F401  (re-exported)
 
@@ -198,11 +199,8 @@ class Trainer(Algorithm1Phases):
     def _update_ema(self) -> None:
         if self.ema_G is None:
             return
-        decay = self.cfg.ema_decay if self.iteration >= self.cfg.ema_start else 0.0
-        for pe, p in zip(self.ema_G.parameters(), self.nets["G"].parameters()):
-            pe.lerp_(p, 1 - decay)
-        for be, bf in zip(self.ema_G.buffers(), self.nets["G"].buffers()):
-            be.copy_(bf)  # BN running stats and SN vectors follow G
+        c = self.cfg
+        update_ema(self.ema_G, self.nets["G"], ema_decay_at(self.iteration, c.ema_decay, c.ema_warmup, c.ema_start))
 
     @torch.no_grad()
     def sample(self, n: int, c: torch.Tensor | None = None, use_ema: bool = True, seed: int = 0,
@@ -220,6 +218,8 @@ class Trainer(Algorithm1Phases):
         E.eval(), G.eval()
         for bn in self._bns["G"]:
             bn.track_running_stats = True
+        if G is self.ema_G and self.cfg.ema_standing_batches:  # the EMA's own BN statistics, not G's
+            standing_bn_stats(G, E, self.mcfg, self.cfg.ema_standing_batches, device=self.device)
         return G(E(z, c)).float()
 
     # ---------------------------------------------------------------- checkpoints
@@ -250,7 +250,8 @@ class Trainer(Algorithm1Phases):
     def load_state_dict(self, state: dict[str, Any], path: Any = "<state>") -> None:
         """Restore a state_dict(); configs and tensor shapes must match (clear error naming both otherwise)."""
         ckpt.check_config("ModelConfig", json.loads(state["model_cfg"]), json.loads(self.mcfg.to_json()), path)
-        ckpt.check_config("TrainConfig", json.loads(state["train_cfg"]), self.cfg.to_dict(), path, RUNTIME_FIELDS)
+        saved = TrainConfig.from_dict(json.loads(state["train_cfg"])).to_dict()  # older files: LEGACY_FIELDS
+        ckpt.check_config("TrainConfig", saved, self.cfg.to_dict(), path, RUNTIME_FIELDS)
         ckpt.check_shapes(state["nets"], self.model.state_dict(), path)
         self.model.load_state_dict(state["nets"])
         if self.ema_G is not None:
