@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from ggan_lib.book.reports import write_table
+from ggan_lib.book.reports import write_markdown, write_table
+from ggan_lib.data import folder_speakers
+from ggan_lib.data.splits import data_spec
 from ggan_lib.experiments import reproduce as rp
 
 
@@ -32,6 +34,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--table", type=int, choices=[1, 2], required=True)
     p.add_argument("--preset", default="small", choices=sorted(rp.RUN_DEFAULTS))
     p.add_argument("--data", default="fsdd", help="fsdd, sc09 or a folder of {digit}_{speaker}_{index}.wav")
+    p.add_argument("--test-speaker", default=None, metavar="NAME|all",
+                   help="speaker-disjoint split (the paper's protocol; Table II): every clip of NAME is the test "
+                        "set, the other speakers train; 'all' rotates over every speaker of the folder, one "
+                        "results folder each under --out, and pools them into --out/table2.csv")
     p.add_argument("--fractions", type=float, nargs="+", default=[0.01, 0.02, 0.03, 0.04, 0.05])
     p.add_argument("--draws", type=int, default=5, help="label draws per fraction (paper: 5)")
     p.add_argument("--table1-fraction", type=float, default=0.05, help="labels guiding Table I's GGAN (paper: 5 %%)")
@@ -54,11 +60,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def options(a: argparse.Namespace) -> rp.Options:
     """Options from parsed arguments."""
-    out = Path(a.out or rp.default_out(a.data, a.preset)).resolve()
+    data = data_spec(a.data, getattr(a, "test_speaker", None))
+    out = Path(a.out or rp.default_out(data, a.preset)).resolve()
     clf = a.metric_classifier
     clf = str(Path(clf).resolve()) if clf not in (None, "train") else clf
     threads = a.threads if a.threads is not None else (1 if a.preset == "tiny" else 0)
-    return rp.Options(a.preset, a.data, out, tuple(a.fractions), a.draws, _iters(a.iters, a.preset), a.device,
+    return rp.Options(a.preset, data, out, tuple(a.fractions), a.draws, _iters(a.iters, a.preset), a.device,
                       a.seed, threads, a.table1_fraction, clf, not a.no_progress)
 
 
@@ -82,21 +89,48 @@ def _report(records: list[rp.RunRecord], n_runs: int, out: Path) -> int:
     return 1 if bad or len(records) < n_runs else 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Plan, run (resuming), build the table and the manifest; exit code 1 when a run failed."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    a = parse_args(argv)
-    o = options(a)
+def _run_table(a: argparse.Namespace, o: rp.Options, argv: list[str]) -> tuple[list[rp.Run], int]:
+    """Plan, run (resuming) and write one results folder's table and manifest; (runs, exit code)."""
     runs = rp.plan(a.table, o)
     print(f"Table {'I' * a.table}: {len(runs)} runs in {o.out}")
     if a.dry_run:
         print_plan(runs, o.out)
-        return 0
+        return runs, 0
     records = rp.run_all(runs, o.out, keep_going=a.keep_going, progress=o.progress)
     _, md_path = write_table(o.out, a.table, runs)
     rp.write_manifest(o.out, argv, a.table, records)
     print(md_path.read_text())
-    return _report(records, len(runs), o.out)
+    return runs, _report(records, len(runs), o.out)
+
+
+def _speaker_folds(a: argparse.Namespace, argv: list[str]) -> int:
+    """--test-speaker all: one results folder per held-out speaker under --out, then the pooled Table II."""
+    if a.table != 2:
+        raise SystemExit("--test-speaker all is for Table II (Table I scores generation, not a test split)")
+    base = Path(a.out or rp.default_out(a.data, a.preset).with_name(
+        rp.default_out(a.data, a.preset).name + "-speakers")).resolve()
+    folder, _, _ = rp.data_source(a.data, "train")
+    parts, code = [], 0
+    for speaker in folder_speakers(folder):
+        fold = argparse.Namespace(**{**vars(a), "test_speaker": speaker, "out": str(base / f"test-{speaker}")})
+        o = options(fold)
+        runs, rc = _run_table(fold, o, argv)
+        parts.append((o.out, runs))
+        code = max(code, rc)
+    if not a.dry_run:
+        df = rp.pooled_table2(parts)
+        rp.write_csv(base, 2, df)
+        print(f"pooled over {len(parts)} held-out speakers:\n" + write_markdown(base, 2, df).read_text())
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Plan, run (resuming), build the table and the manifest; exit code 1 when a run failed."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    a = parse_args(argv)
+    if a.test_speaker == "all":
+        return _speaker_folds(a, argv)
+    return _run_table(a, options(a), argv)[1]
 
 
 if __name__ == "__main__":

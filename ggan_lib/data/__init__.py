@@ -32,10 +32,17 @@ from ggan_lib.data.paths import (
                                    default_voices_dir,
                                    repo_root,
 )
-from ggan_lib.data.sources import fsdd_data, fsdd_validation, list_digit_folder, load_digit_folder, synthetic_data
+from ggan_lib.data.sources import (
+                                   folder_speakers,
+                                   fsdd_data,
+                                   fsdd_validation,
+                                   list_digit_folder,
+                                   load_digit_folder,
+                                   synthetic_data,
+)
 from ggan_lib.data.splits import label_draws, labelled_subset
 
-__all__ = ["AUDIO_SUFFIXES", "DIGIT_PATTERN", "FSDD_HOWTO", "LABEL_PATTERN", "LIBRI_HOWTO", "SC09_HOWTO",
+__all__ = ["folder_speakers", "AUDIO_SUFFIXES", "DIGIT_PATTERN", "FSDD_HOWTO", "LABEL_PATTERN", "LIBRI_HOWTO", "SC09_HOWTO",
            "VOICES_HOWTO", "BadFilesError", "DataError", "DatasetNotFoundError", "DigitFolder", "Entry",
            "LabelledFolder", "SpectrogramFolder", "cached_spectrograms", "compute_spectrograms", "default_cache_dir",
            "default_fsdd_dir", "default_librispeech_dir", "default_sc09_dir", "default_voices_dir",

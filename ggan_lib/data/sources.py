@@ -61,19 +61,25 @@ def fsdd_validation(model_cfg: ModelConfig, fraction: float, label_seed: int, ro
 
 
 # --------------------------------------------------------------------------- waveforms of a digit folder
-def list_digit_folder(folder, split: str) -> list[tuple[Path, int]]:
-    """(path, digit) of every `{digit}_{speaker}_{index}.wav` in `folder` for split 'train'/'test'/'all'."""
+def list_digit_folder(folder, split: str, test_speakers=None) -> list[tuple[Path, int]]:
+    """(path, digit) of every `{digit}_{speaker}_{index}.wav` in `folder` for split 'train'/'test'/'all'.
+
+    The test set is FSDD's takes 0-4, or every clip of ``test_speakers`` (a name or names) when given.
+    """
     if split not in ("train", "test", "all"):
         raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such folder")
+    held_out = {test_speakers} if isinstance(test_speakers, str) else set(test_speakers or ())
+    parsed = [(path, _NAME.match(path.stem)) for path in sorted(folder.glob("*.wav"))]
+    parsed = [(path, m) for path, m in parsed if m is not None]
+    unknown = held_out - {m["speaker"] for _, m in parsed}
+    if unknown:
+        raise ValueError(f"{folder}: no clips of test speaker(s) {sorted(unknown)}")
     items = []
-    for path in sorted(folder.glob("*.wav")):
-        m = _NAME.match(path.stem)
-        if m is None:
-            continue
-        is_test = int(m["index"]) in TEST_INDICES
+    for path, m in parsed:
+        is_test = m["speaker"] in held_out if held_out else int(m["index"]) in TEST_INDICES
         if split == "all" or (split == "test") == is_test:
             items.append((path, int(m["digit"])))
     if not items:
@@ -82,10 +88,15 @@ def list_digit_folder(folder, split: str) -> list[tuple[Path, int]]:
     return items
 
 
+def folder_speakers(folder) -> list[str]:
+    """The speakers of a `{digit}_{speaker}_{index}.wav` folder, sorted (the folds of a speaker-disjoint table)."""
+    return sorted({m["speaker"] for _, m in ((p, _NAME.match(p.stem)) for p in Path(folder).glob("*.wav")) if m})
+
+
 def load_digit_folder(folder, split: str, cfg: AudioConfig = AudioConfig(),
-                      progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                      progress: bool = True, test_speakers=None) -> tuple[np.ndarray, np.ndarray]:
     """Waveforms (N, L) float32 via ggan_lib.audio.load_audio and digit labels (N,) int64 of one split."""
-    items = list_digit_folder(folder, split)
+    items = list_digit_folder(folder, split, test_speakers)
     waves = np.empty((len(items), cfg.signal_length), dtype=np.float32)
     with warnings.catch_warnings():
         # clips longer than 1 s are cut to the first second, as everywhere in the project

@@ -4,6 +4,11 @@ Table II draws ``n_draws`` labelled subsets per fraction; draw d of a protocol s
 :func:`draw_seed` (seed + d). A training run's held-out monitoring set is drawn from the clips outside
 its labelled subset with :func:`validation_seed`. Run folders of the reproduction are named by
 :func:`run_name` and read back by :func:`parse_run_name`.
+
+Test splits: FSDD's usual split tests on takes 0-4 of the *training* speakers; the paper's SC09 split keeps
+its test speakers out of training. A data spec ``"<data>:test=<speaker>"`` (:func:`data_spec`) asks for the
+speaker-disjoint split instead: every clip of that speaker is the test set, the other speakers train, and
+Table II rotates the held-out speaker over all of them.
 """
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import re
 import numpy as np
 import torch
 
+SPEAKER_SPLIT = ":test="      # "fsdd:test=george": FSDD with speaker george as the test set (speaker-disjoint)
 VALIDATION_SEED_OFFSET = 1000  # the monitoring set's seed: label_seed + this (never a label draw's seed)
 _RUN_NAME = re.compile(r"(?P<method>[a-z0-9]+)_f(?P<percent>[0-9.]+)_d(?P<draw>[0-9]+)")
 
@@ -97,3 +103,16 @@ def parse_run_name(name: str) -> tuple[str, float, int] | None:
     if m is None:
         return None
     return m["method"], round(float(m["percent"]) / 100, 6), int(m["draw"])
+
+
+def data_spec(data: str, test_speaker: str | None = None) -> str:
+    """'fsdd' (the usual split) or 'fsdd:test=george' (speaker george held out)."""
+    return data if not test_speaker else f"{data}{SPEAKER_SPLIT}{test_speaker}"
+
+
+def parse_data_spec(spec: str) -> tuple[str, str | None]:
+    """(data, held-out test speaker or None) of a data spec; a clear error for an empty speaker."""
+    data, sep, speaker = spec.partition(SPEAKER_SPLIT)
+    if sep and not speaker:
+        raise ValueError(f"data spec {spec!r}: no speaker after {SPEAKER_SPLIT!r}")
+    return data, (speaker or None)

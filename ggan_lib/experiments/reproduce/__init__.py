@@ -63,8 +63,10 @@ from .tables import (
                    TABLE2_METHODS,
                    build_table,
                    load_table,
+                   pooled_table2,
                    table1,
                    table2,
+                   table2_of_rows,
                    table2_rows,
                    write_csv,
 )
@@ -81,5 +83,5 @@ __all__ = [
     "RUNTIME_PARAMS", "RunRecord", "describe_failure", "execute", "is_finished", "run_all",
     "eval_config", "real_reference", "score_generated", "score_real",
     "PAPER_TABLE1", "PAPER_TABLE2", "TABLE2_METHODS", "build_table", "load_table", "table1", "table2",
-    "table2_rows", "write_csv",
+    "table2_rows", "write_csv", "pooled_table2", "table2_of_rows",
 ]

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 from ggan_lib.config import EvalConfig
 from ggan_lib.data import repo_root
-from ggan_lib.data.splits import percent, run_name
+from ggan_lib.data.splits import data_spec, parse_data_spec, percent, run_name
 from ggan_lib.io import paths
 
 from .results import NOTEBOOK_PARAMS
@@ -72,13 +72,15 @@ class Options:
 
     def data_path(self) -> str:
         """'fsdd', 'sc09' or the folder as an absolute path (notebooks run in their own cwd)."""
-        return self.data if self.data in ("fsdd", "sc09") else str(Path(self.data).resolve())
+        data, speaker = parse_data_spec(self.data)
+        return data_spec(data if data in ("fsdd", "sc09") else str(Path(data).resolve()), speaker)
 
 
 def default_out(data: str, preset: str) -> Path:
-    """results/<data>-<preset> in the repository (a folder's last name for a data folder)."""
+    """results/<data>-<preset>[-test-<speaker>] in the repository (a folder's last name for a data folder)."""
+    data, speaker = parse_data_spec(data)
     name = data if data in ("fsdd", "sc09") else Path(data).name
-    return repo_root() / "results" / f"{name}-{preset}"
+    return repo_root() / "results" / (f"{name}-{preset}" + (f"-test-{speaker}" if speaker else ""))
 
 
 def _common(o: Options) -> dict[str, Any]:

@@ -89,8 +89,19 @@ def _table2_row(f: float, summ: dict) -> dict[str, Any]:
 
 def table2(out: Path, runs: list[Run]):
     """Table II as a DataFrame: per fraction, mean / std / n accuracy (%) per method beside the paper's."""
+    return table2_of_rows(table2_rows(out, runs), runs)
+
+
+def pooled_table2(parts: list[tuple[Path, list[Run]]]):
+    """Table II over several results folders (one per held-out speaker): every draw of every fold pooled."""
+    rows = [row for out, runs in parts for row in table2_rows(out, runs)]
+    return table2_of_rows(rows, [r for _, runs in parts for r in runs])
+
+
+def table2_of_rows(rows: list[dict[str, Any]], runs: list[Run]):
+    """Table II of protocol rows; every fraction the runs plan keeps its row (empty until its runs finish)."""
     import pandas as pd
-    summ = {(s["method"], s["fraction"]): s for s in ProtocolResult(table2_rows(out, runs)).summary()}
+    summ = {(s["method"], s["fraction"]): s for s in ProtocolResult(rows).summary()}
     planned = {r.params["fraction"] for r in runs if "fraction" in r.params}
     planned |= {f for r in runs for f in r.params.get("fractions", [])}
     fractions = sorted(planned | {f for _, f in summ})  # a planned row stays (empty) until its runs finish

@@ -1,0 +1,92 @@
+"""The speaker-disjoint split (the paper's protocol): 'fsdd:test=<speaker>' data specs and Table II over folds."""
+import pandas as pd
+import pytest
+from conftest import write_tone  # tests/ is on sys.path (rootdir conftest)
+
+from ggan_lib.cli import reproduce as cli
+from ggan_lib.data import folder_speakers, list_digit_folder
+from ggan_lib.data.splits import data_spec, parse_data_spec
+from ggan_lib.experiments import reproduce as rp
+from ggan_lib.experiments.reproduce import runner
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory):
+    """10 digits x 2 speakers x takes 0, 1, 5, 6 of short tones, and a private spectrogram cache."""
+    root = tmp_path_factory.mktemp("speakers") / "digits"
+    for d in range(10):
+        for s, speaker in enumerate(("alice", "bob")):
+            for take in (0, 1, 5, 6):
+                write_tone(root / f"{d}_{speaker}_{take}.wav", 200 + 60 * d + 7 * s + take)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GGAN_CACHE_DIR", str(root.parent / "cache"))
+        yield root
+
+
+def test_data_spec_round_trip():
+    assert data_spec("fsdd") == "fsdd" and parse_data_spec("fsdd") == ("fsdd", None)
+    assert data_spec("fsdd", "george") == "fsdd:test=george"
+    assert parse_data_spec("/x/y:test=theo") == ("/x/y", "theo")
+    with pytest.raises(ValueError, match="no speaker"):
+        parse_data_spec("fsdd:test=")
+
+
+def test_a_held_out_speaker_is_the_whole_test_set(digits):
+    assert folder_speakers(digits) == ["alice", "bob"]
+    test = list_digit_folder(digits, "test", "alice")
+    train = list_digit_folder(digits, "train", "alice")
+    assert len(test) == len(train) == 40
+    assert all("_alice_" in p.name for p, _ in test) and all("_bob_" in p.name for p, _ in train)
+    usual = list_digit_folder(digits, "test")  # FSDD's usual split: takes 0-4 of every speaker
+    assert {p.name.split("_")[1] for p, _ in usual} == {"alice", "bob"}
+    with pytest.raises(ValueError, match="carol"):
+        list_digit_folder(digits, "test", "carol")
+
+
+def test_spectrograms_and_waves_of_a_fold(digits):
+    X, y = rp.load_spectrograms(data_spec(str(digits), "bob"), "test", "tiny")
+    Xt, yt = rp.load_spectrograms(data_spec(str(digits), "bob"), "train", "tiny")
+    assert X.shape == Xt.shape == (40, 1, 16, 8) and sorted(y.tolist()) == sorted(yt.tolist())
+    waves, labels = rp.load_waves(data_spec(str(digits), "bob"), "test")
+    assert waves.shape[0] == 40 and sorted(labels.tolist()) == sorted(y.tolist())
+
+
+def test_out_folder_and_notebook_data_name_the_fold(digits):
+    assert rp.default_out("fsdd:test=theo", "small").name == "fsdd-small-test-theo"
+    a = cli.parse_args(["--table", "2", "--data", str(digits), "--test-speaker", "alice"])
+    o = cli.options(a)
+    assert o.data_path() == f"{digits.resolve()}:test=alice" and o.out.name == "digits-small-test-alice"
+
+
+ACC = {"alice": 0.5, "bob": 0.7}
+
+
+def _fake_execute(run, out, **_):
+    """Write a result.json with protocol rows whose accuracy depends on the held-out speaker."""
+    speaker = parse_data_spec(run.params["data"])[1]
+    p = run.params
+    if "fraction" in p:  # a GGAN run
+        jobs = [(p["fraction"], p["draw"], "GGAN")]
+    else:
+        meth = {"cnn": "CNN", "unsupervised": "Unsupervised GAN"}[p["method"]]
+        jobs = [(f, d, meth) for f in p["fractions"] for d in range(p["draws"])]
+    rows = [{"method": m, "fraction": f, "draw": d, "accuracy": ACC[speaker] + 0.01 * d} for f, d, m in jobs]
+    rp.write_result(out / "runs" / run.name, run.notebook, run.params, {"rows": rows})
+    return rp.RunRecord(run.name, run.notebook, "done")
+
+
+def test_table2_rotates_and_pools_the_folds(digits, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(runner, "execute", _fake_execute)
+    argv = ["--table", "2", "--preset", "tiny", "--data", str(digits), "--test-speaker", "all", "--fractions",
+            "0.05", "--draws", "2", "--out", str(tmp_path / "folds"), "--no-progress"]
+    assert cli.main(argv) == 0
+    for speaker in ("alice", "bob"):
+        part = pd.read_csv(tmp_path / "folds" / f"test-{speaker}" / "table2.csv")
+        assert part.iloc[0]["GGAN n"] == 2
+        assert part.iloc[0]["GGAN mean"] == pytest.approx(100 * (ACC[speaker] + 0.005))
+    pooled = pd.read_csv(tmp_path / "folds" / "table2.csv")
+    first = pooled.iloc[0]
+    assert first["fraction"] == 0.05 and first["GGAN n"] == first["CNN n"] == 4  # 2 folds x 2 draws
+    assert first["GGAN mean"] == pytest.approx(100 * (0.5 + 0.7 + 0.01) / 2)
+    assert (tmp_path / "folds" / "table2.md").exists()
+    assert "pooled over 2 held-out speakers" in capsys.readouterr().out
