@@ -104,6 +104,7 @@ class PhaseEngine:
         self.phases: dict[str, Phase] = {}
         self.iteration = 0
         self.last_checkpoint: Path | None = None
+        self.last_checkpoint_iter: int | None = None  # the iteration save() last wrote (None: not this session)
         self.out_dir: Path | None = None
         self.logger: MetricLogger | None = None
         self._modes: dict[str, bool] = {}  # cache of set_modes: net name -> owned
@@ -191,10 +192,35 @@ class PhaseEngine:
         vals = vals.tolist()  # one host sync per phase
         for name, v in zip(logs, vals):
             if not math.isfinite(v):
-                where = f" (last good checkpoint: {self.last_checkpoint})" if self.last_checkpoint else ""
+                where = self._set_aside_diverged()
                 raise NonFiniteLossError(f"{self.kind}: loss {name!r} is {v} at iteration {self.iteration} in "
                                          f"phase {phase}; no optimiser step was taken{where}")
         return dict(zip(logs, vals))
+
+    def _set_aside_diverged(self) -> str:
+        """The error message's note on checkpoints after a non-finite loss (rank 0 also moves files).
+
+        A checkpoint that save() wrote at this very iteration holds the state whose next step diverged (the
+        step before may already have sent weights to ~1e30): it is set aside as ``<stem>.diverged.pt`` and
+        the one before it (``<stem>.prev.pt``) put back in its place, so checkpoint.pt stays the last good one.
+        """
+        path = self.last_checkpoint
+        if path is None:
+            return ""
+        if self.last_checkpoint_iter != self.iteration:
+            return f" (last good checkpoint: {path})"
+        aside, prev = path.with_name(f"{path.stem}.diverged{path.suffix}"), ckpt.previous_path(path)
+        if self.rank == 0:
+            os.replace(path, aside)
+            if prev.is_file():
+                os.replace(prev, path)
+        self.last_checkpoint_iter = None
+        if not path.is_file():
+            self.last_checkpoint = None
+            return (f" (no good checkpoint: the one written at iteration {self.iteration}, just before the "
+                    f"diverging step, is kept as {aside})")
+        return (f" (last good checkpoint: {path}, the one before iteration {self.iteration}; the one written at "
+                f"iteration {self.iteration}, whose next step diverged, is kept as {aside})")
 
     # ---------------------------------------------------------------- distributed
     def allreduce(self, tensors: list[torch.Tensor]) -> None:
@@ -248,16 +274,18 @@ class PhaseEngine:
             self.logger.truncate_after(self.iteration)
 
     def save(self, path: str | os.PathLike | None = None) -> Path | None:
-        """Atomic checkpoint of state_dict() (default out_dir/ckpt_name); only rank 0 writes (None elsewhere)."""
+        """Atomic checkpoint of state_dict() (default out_dir/ckpt_name, the one it replaces kept as
+        <stem>.prev.pt); only rank 0 writes (None elsewhere)."""
         state = self.state_dict()  # collective under torchrun: every rank takes part
-        if self.rank != 0:
-            return None
-        if path is None:
+        default = path is None
+        if default:
             if self.out_dir is None:
                 raise ValueError("save() needs a path when the trainer has no out_dir")
             path = self.out_dir / self.ckpt_name
-        self.last_checkpoint = ckpt.save_checkpoint(path, state)
-        return self.last_checkpoint
+        self.last_checkpoint, self.last_checkpoint_iter = Path(path), self.iteration
+        if self.rank != 0:
+            return None
+        return ckpt.save_checkpoint(path, state, keep_previous=default)
 
     def load(self, path: str | os.PathLike) -> None:
         """Load a checkpoint written by save() into this trainer (same configs)."""
