@@ -37,6 +37,7 @@ from tqdm.auto import tqdm  # notebook widget in Jupyter, text bar elsewhere
 from ggan_lib.io import checkpoint as ckpt
 from ggan_lib.io.logs import MetricLogger
 
+DIVERGED_ABS = 1e10  # a weight above this (or not finite) after a non-finite loss: the run had diverged already
 LossFn = Callable[..., tuple[torch.Tensor, dict[str, torch.Tensor]]]
 
 
@@ -197,19 +198,30 @@ class PhaseEngine:
                                          f"phase {phase}; no optimiser step was taken{where}")
         return dict(zip(logs, vals))
 
-    def _set_aside_diverged(self) -> str:
-        """The error message's note on checkpoints after a non-finite loss (rank 0 also moves files).
+    def _max_abs_weight(self) -> float:
+        """The largest |parameter| of every network (inf / nan when one is not finite)."""
+        with torch.no_grad():
+            vals = [p.detach().abs().max() for net in self.nets.values() for p in net.parameters() if p.numel()]
+            return float(torch.stack(vals).max()) if vals else 0.0
 
-        A checkpoint that save() wrote at this very iteration holds the state whose next step diverged (the
-        step before may already have sent weights to ~1e30): it is set aside as ``<stem>.diverged.pt`` and
-        the one before it (``<stem>.prev.pt``) put back in its place, so checkpoint.pt stays the last good one.
+    def _set_aside_diverged(self) -> str:
+        """The error message's note on checkpoints after a non-finite loss (rank 0 may also move files).
+
+        The last checkpoint is kept and named. One that save() wrote at this very iteration holds the state
+        whose next step failed: when its weights have already diverged (not finite, or above DIVERGED_ABS:
+        the step before sent them to ~1e30) it is set aside as ``<stem>.diverged.pt`` and the one before it
+        (``<stem>.prev.pt``) put back in its place, so checkpoint.pt stays the last good one.
         """
         path = self.last_checkpoint
         if path is None:
             return ""
         if self.last_checkpoint_iter != self.iteration:
             return f" (last good checkpoint: {path})"
-        aside, prev = path.with_name(f"{path.stem}.diverged{path.suffix}"), ckpt.previous_path(path)
+        big, prev = self._max_abs_weight(), ckpt.previous_path(path)
+        if math.isfinite(big) and big <= DIVERGED_ABS:
+            before = f"; the one before it: {prev}" if prev.is_file() else ""
+            return f" (last checkpoint: {path}, written at iteration {self.iteration}, max |w| {big:.3g}{before})"
+        aside = path.with_name(f"{path.stem}.diverged{path.suffix}")
         if self.rank == 0:
             os.replace(path, aside)
             if prev.is_file():
@@ -217,10 +229,10 @@ class PhaseEngine:
         self.last_checkpoint_iter = None
         if not path.is_file():
             self.last_checkpoint = None
-            return (f" (no good checkpoint: the one written at iteration {self.iteration}, just before the "
-                    f"diverging step, is kept as {aside})")
+            return (f" (no good checkpoint: the one written at iteration {self.iteration} holds diverged "
+                    f"weights, max |w| {big:.3g}, and is kept as {aside})")
         return (f" (last good checkpoint: {path}, the one before iteration {self.iteration}; the one written at "
-                f"iteration {self.iteration}, whose next step diverged, is kept as {aside})")
+                f"iteration {self.iteration} holds diverged weights, max |w| {big:.3g}, and is kept as {aside})")
 
     # ---------------------------------------------------------------- distributed
     def allreduce(self, tensors: list[torch.Tensor]) -> None:
