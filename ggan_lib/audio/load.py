@@ -4,6 +4,7 @@ Audio is mono, 16 kHz, cut/padded to 16,000 samples then zero-padded to L = 16,3
 """
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 
@@ -37,6 +38,42 @@ class BadSpectrogramError(AudioError):
     """A spectrogram has the wrong shape or holds NaN / inf."""
 
 
+# --------------------------------------------------------------------------- header checks
+MIN_RATE, MAX_RATE = 1000, 768_000  # Hz: sample rates outside this are a corrupt header, not audio
+MAX_CHANNELS = 64                   # more channels than this is a corrupt header
+MAX_SECONDS = 600.0                 # the librosa fallback decodes at most this much of a file
+RESAMPLE_MARGIN_S = 0.25            # source audio kept past the clip end so the resampler's filter sees it
+
+
+def check_format(sr, channels: int, name: str) -> None:
+    """CorruptAudioError for an absurd sample rate or channel count (checked before anything is decoded)."""
+    if not isinstance(sr, (int, float)) or not math.isfinite(sr) or not MIN_RATE <= sr <= MAX_RATE:
+        raise CorruptAudioError(f"{name}: sample rate {sr} Hz outside [{MIN_RATE}, {MAX_RATE}]: a corrupt header")
+    if not 1 <= int(channels) <= MAX_CHANNELS:
+        raise CorruptAudioError(f"{name}: {channels} channels outside [1, {MAX_CHANNELS}]: a corrupt header")
+
+
+def _wav_format(path: Path) -> tuple[int, int] | None:
+    """(sample rate, channels) of a RIFF/WAVE file's 'fmt ' chunk, read by hand; None if it has none."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        offset = 12
+        while offset + 8 <= size:
+            f.seek(offset)
+            chunk = f.read(8)
+            n = int.from_bytes(chunk[4:8], "little")
+            if chunk[:4] == b"fmt ":
+                fmt = f.read(8)
+                if len(fmt) < 8:
+                    return None
+                return int.from_bytes(fmt[4:8], "little"), int.from_bytes(fmt[2:4], "little")
+            offset += 8 + n + (n & 1)
+    return None
+
+
 # --------------------------------------------------------------------------- loading
 def _wav_missing_bytes(path: Path) -> int:
     """Bytes a RIFF/WAVE file's 'data' chunk declares beyond the end of the file (0 if none).
@@ -65,11 +102,15 @@ def _read_file(path: Path):
     """Read any audio file to (frames, channels) float32 and its rate; soundfile first."""
     import soundfile as sf
 
+    fmt = _wav_format(path)
+    if fmt is not None:
+        check_format(*fmt, str(path))
     missing = _wav_missing_bytes(path)
     if missing:
         raise TruncatedAudioError(f"{path}: truncated WAV file, {missing} bytes of audio data missing")
     try:
         with sf.SoundFile(str(path)) as f:
+            check_format(f.samplerate, f.channels, str(path))  # before decoding a single frame
             declared = f.frames
             data = f.read(dtype="float32", always_2d=True)
             sr = f.samplerate
@@ -86,11 +127,12 @@ def _read_file(path: Path):
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            y, sr = librosa.load(str(path), sr=None, mono=False)
+            y, sr = librosa.load(str(path), sr=None, mono=False, duration=MAX_SECONDS)
     except Exception as err:  # noqa: BLE001 - any failure here means "not audio"
         raise CorruptAudioError(f"{path}: not readable audio, corrupt or truncated "
                                 f"(soundfile: {sf_err}; fallback: {type(err).__name__})") from err
     y = np.atleast_2d(np.asarray(y, dtype=np.float32)).T  # (frames, channels)
+    check_format(sr, y.shape[1], str(path))
     return y, sr
 
 
@@ -125,17 +167,21 @@ def prepare_waveform(wave, sr: int, cfg: AudioConfig = AudioConfig(), *, strict:
         raise EmptyAudioError(f"{name}: audio holds 0 samples")
     if not np.all(np.isfinite(x)):
         raise CorruptAudioError(f"{name}: audio holds NaN or inf samples")
-    if int(sr) != cfg.sample_rate:
-        import librosa
-
-        # soxr_hq is what the reference (wav16k.npy) used
-        x = librosa.resample(x, orig_sr=int(sr), target_sr=cfg.sample_rate, res_type="soxr_hq")
+    check_format(sr, 1, name)
     n = cfg.clip_samples
-    if x.shape[0] > n:
-        msg = f"{name}: {x.shape[0]} samples > {n} at {cfg.sample_rate} Hz; cut to the first {n}"
+    n_out = math.ceil(x.shape[0] * cfg.sample_rate / int(sr))  # length after resampling (librosa's rule)
+    if n_out > n:
+        msg = f"{name}: {n_out} samples > {n} at {cfg.sample_rate} Hz; cut to the first {n}"
         if strict:
             raise AudioError(msg)
         warnings.warn(msg, stacklevel=2)
+    if int(sr) != cfg.sample_rate:
+        import librosa
+
+        # cut first (a long file is not resampled whole), keeping a margin past the clip end for the filter
+        keep = math.ceil((n / cfg.sample_rate + RESAMPLE_MARGIN_S) * int(sr))
+        # soxr_hq is what the reference (wav16k.npy) used
+        x = librosa.resample(x[:keep], orig_sr=int(sr), target_sr=cfg.sample_rate, res_type="soxr_hq")
     out = np.zeros(cfg.signal_length, dtype=np.float32)
     out[: min(n, x.shape[0])] = x[:n]
     return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -21,8 +22,10 @@ import torch.distributed as dist
 
 from ggan_lib.audio import AudioConfig
 from ggan_lib.config import EvalConfig, ModelConfig, MonitorConfig
+from ggan_lib.data.paths import BadFilesError, DataError, default_fsdd_dir
 from ggan_lib.data.sources import fsdd_data, fsdd_validation, synthetic_data
 from ggan_lib.io import paths
+from ggan_lib.io.checkpoint import CheckpointMismatchError
 from ggan_lib.metrics import load_classifier
 from ggan_lib.metrics.monitor import Monitor
 from ggan_lib.metrics.reference import folder_reference
@@ -61,7 +64,8 @@ def build_monitor(a: argparse.Namespace, model_cfg: ModelConfig, device, out: Pa
     ev, shape = eval_config(a), tuple(model_cfg.spec_shape)
     clf, stats, X_val, y_val = _classifier(a, device), None, None, None
     if a.data == "fsdd":
-        X_val, y_val = fsdd_validation(model_cfg, a.label_fraction, a.label_seed, a.fsdd_dir, a.val_size)
+        X_val, y_val = fsdd_validation(model_cfg, a.label_fraction, a.label_seed, a.fsdd_dir, a.val_size,
+                                       "skip" if a.skip_bad_files else "raise")
         if clf is not None:
             stats = folder_reference(clf, ev, shape, root=a.fsdd_dir, device=device)
     best_by = a.best_by or ("fid" if stats is not None else "is" if clf is not None else
@@ -85,6 +89,10 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label-seed", type=int, default=0)
     p.add_argument("--out", default=None, help="run folder for log.jsonl, tb/ and checkpoint.pt (default runs/<preset>)")
     p.add_argument("--resume", default=None, help="checkpoint to continue from ('auto': <out>/checkpoint.pt if present)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start afresh in a non-empty --out: the old run is moved aside to <out>.old-<time>, not deleted")
+    p.add_argument("--skip-bad-files", action="store_true",
+                   help="leave unreadable audio files of --fsdd-dir out (with a warning) instead of stopping")
     for f in dataclasses.fields(TrainConfig):
         if f.name == "betas":
             p.add_argument("--betas", type=float, nargs=2, default=None)
@@ -149,19 +157,60 @@ def _overrides(a: argparse.Namespace) -> dict:
     return overrides
 
 
+def data_config(a: argparse.Namespace, data) -> dict:
+    """Where the training data came from (kept in checkpoints, compared on resume): data set, folder, labels."""
+    X, Xl, _ = data
+    folder = os.path.abspath(a.fsdd_dir or default_fsdd_dir()) if a.data == "fsdd" else None
+    return {"data": a.data, "fsdd_dir": folder, "label_fraction": a.label_fraction if a.data == "fsdd" else None,
+            "label_seed": a.label_seed if a.data == "fsdd" else None, "n_clips": len(X), "n_labelled": len(Xl)}
+
+
+def prepare_out(a: argparse.Namespace, out: Path) -> None:
+    """A fresh run (no --resume) refuses a non-empty --out; --overwrite moves the old run aside first."""
+    if a.resume or not out.is_dir() or not any(out.iterdir()):
+        return
+    if not a.overwrite:
+        raise SystemExit(f"[train] {out} already holds a run; continue it with --resume auto, start afresh with "
+                         "--overwrite (the old run is moved aside, not deleted), or choose another --out")
+    aside = out.with_name(f"{out.name}.old-{dt.datetime.now():%Y%m%d-%H%M%S}")
+    while aside.exists():
+        aside = aside.with_name(aside.name + "x")
+    out.rename(aside)
+    print(f"[train] --overwrite: the old run in {out} was moved to {aside}", file=sys.stderr)
+
+
+def load_data(a: argparse.Namespace, mcfg: ModelConfig):
+    """(X, Xl, yl) of --data, or SystemExit with a message that names the bad files and the options."""
+    if a.data == "synthetic":
+        return synthetic_data(mcfg)
+    try:
+        return fsdd_data(mcfg, a.label_fraction, a.label_seed, a.fsdd_dir, True, "skip" if a.skip_bad_files else "raise")
+    except BadFilesError as err:
+        lines = "\n".join(f"  - {name}: {why}" for name, why in err.bad.items())
+        raise SystemExit(f"[train] {len(err.bad)} bad file(s) in --fsdd-dir {a.fsdd_dir or default_fsdd_dir()}; "
+                         f"fix or remove them, or pass --skip-bad-files to leave them out:\n{lines}") from None
+    except DataError as err:
+        raise SystemExit(f"[train] {err}") from None
+
+
 def _make_trainer(a: argparse.Namespace, mcfg: ModelConfig, overrides: dict, data, out: Path, monitor) -> Trainer:
-    """A fresh Trainer, or one resumed from --resume (which keeps the checkpoint's TrainConfig)."""
+    """A fresh Trainer, or one resumed from --resume (which keeps the checkpoint's TrainConfig and data settings)."""
     X, Xl, yl = data
-    resume = a.resume
+    resume, data_cfg = a.resume, data_config(a, data)
     if resume == "auto":
         resume = str(out / "checkpoint.pt") if (out / "checkpoint.pt").exists() else None
     if not resume:
-        return Trainer(mcfg, TrainConfig.preset(a.preset, **overrides), X, Xl, yl, out_dir=out, monitor=monitor)
+        return Trainer(mcfg, TrainConfig.preset(a.preset, **overrides), X, Xl, yl, out_dir=out, monitor=monitor,
+                       data_cfg=data_cfg)
     fixed = sorted(set(overrides) - RUNTIME_FIELDS)
     if fixed:  # a resumed run continues the checkpoint's run; these would make it another one
         raise SystemExit(f"--resume keeps the checkpoint's TrainConfig; cannot change {fixed} "
                          f"(only {sorted(RUNTIME_FIELDS)})")
-    return Trainer.resume(resume, X, Xl, yl, train_overrides=dict(overrides), out_dir=out, monitor=monitor)
+    try:
+        return Trainer.resume(resume, X, Xl, yl, train_overrides=dict(overrides), out_dir=out, monitor=monitor,
+                              data_cfg=data_cfg)
+    except CheckpointMismatchError as err:
+        raise SystemExit(f"[train] cannot resume: {err}") from None
 
 
 def _report(trainer: Trainer, last: dict, path, monitor) -> None:
@@ -184,8 +233,9 @@ def main(argv=None) -> int:
     overrides = _overrides(a)
     mcfg = ModelConfig.preset(a.preset)
     out = Path(a.out or f"runs/{a.preset}")
-    data = synthetic_data(mcfg) if a.data == "synthetic" else \
-        fsdd_data(mcfg, a.label_fraction, a.label_seed, a.fsdd_dir, progress=True)
+    if int(os.environ.get("RANK", "0")) == 0:  # one rank decides about the folder (the others never write there)
+        prepare_out(a, out)
+    data = load_data(a, mcfg)
     device = resolve_device(overrides.get("device", TrainConfig.preset(a.preset).device))
     monitor = build_monitor(a, mcfg, device, out)  # on every rank: all apply the same best / stopping rule
     trainer = _make_trainer(a, mcfg, overrides, data, out, monitor)

@@ -5,12 +5,17 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from ggan_lib.config.base import PresetConfig
+from ggan_lib.config.base import NONNEG, POS_INT, PresetConfig, check_ranges
 from ggan_lib.config.model import AudioConfig
 
 # --------------------------------------------------------------------------- evaluation
 PGHI_TOL = 1e-7  # tifresi's PGHI tolerance: the default of ggan_lib.audio.pghi and of EvalConfig.pghi_tol
 CRITERIA = {"fid": -1, "is": +1, "acc": +1, "none": 0}  # +1: higher is better
+# The valid range of every number of EvalConfig and MonitorConfig (config.base.check_ranges).
+EVAL_RANGES = {"pghi_tol": (0, 1, False, True), "n_gla": NONNEG, "n_splits": POS_INT,
+               "n_real": (2, None, False, False), "batch_size": POS_INT}
+MONITOR_RANGES = {"every": NONNEG, "n_clips": (2, None, False, False), "seed": NONNEG, "n_grid": NONNEG,
+                  "n_audio": NONNEG, "min_delta": NONNEG, "patience": NONNEG, "batch_size": POS_INT}
 
 
 @dataclass(frozen=True)
@@ -36,8 +41,7 @@ class EvalConfig(PresetConfig):
             raise ValueError(f"feature_kind must be 'penultimate', 'spatial_mean' or 'logits', not {self.feature_kind!r}")
         if self.reference not in ("auto", "raw", "roundtrip"):
             raise ValueError(f"reference must be 'auto', 'raw' or 'roundtrip', not {self.reference!r}")
-        if not (0.0 <= self.pghi_tol < 1.0) or self.n_gla < 0 or self.n_splits < 1 or self.n_real < 2:
-            raise ValueError(f"invalid EvalConfig values: {self}")
+        check_ranges(self, EVAL_RANGES)
 
     def reference_for(self, spec_shape: tuple[int, int]) -> str:
         """The FID reference at a model's spectrogram shape ('auto' resolved)."""
@@ -80,6 +84,7 @@ class MonitorConfig:
         """Validate choices."""
         if self.best_by not in CRITERIA:
             raise ValueError(f"best_by must be one of {sorted(CRITERIA)}, not {self.best_by!r}")
+        check_ranges(self, MONITOR_RANGES)
         n_splits = self.eval_cfg.n_splits
         if self.n_clips < n_splits or self.n_clips < 2:
             raise ValueError(f"n_clips={self.n_clips} must be >= eval_cfg.n_splits={n_splits} and >= 2")

@@ -6,13 +6,20 @@ import json
 import math
 from dataclasses import asdict, dataclass
 
-from ggan_lib.config.base import PresetConfig
+from ggan_lib.config.base import POS, POS_INT, UNIT, PresetConfig, check_ranges
 
 # BigGAN's channel multipliers for a D trunk with six down blocks (Table XIV: 1, 1, 2, 4, 8, 16 x ch).
 _D_MULTS = (1, 1, 2, 4, 8, 16)
 # Table X: every G level keeps 16 x ch channels; only the last up block goes down to 1 x ch.
 _G_MULT, _G_LAST_MULT = 16, 1
 
+# The valid range of every number of ModelConfig and AudioConfig (config.base.check_ranges).
+MODEL_RANGES = {"z_dim": POS_INT, "n_classes": POS_INT, "ch": POS_INT, "mlp_hidden": POS_INT, "f_hidden": POS_INT,
+                "df_hidden": POS_INT, "mg_alpha": POS, "sn_eps": POS, "sn_iters": POS_INT, "bn_eps": POS,
+                "bn_momentum": UNIT, "attn_qk_div": POS_INT, "attn_v_div": POS_INT, "spec_shape": POS_INT,
+                "base_shape": POS_INT}
+AUDIO_RANGES = {"sample_rate": POS_INT, "clip_samples": POS_INT, "signal_length": POS_INT, "hop": POS_INT,
+                "n_channels": POS_INT, "log_floor": (None, 0, False, True), "spec_shape": POS_INT}
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,10 @@ class ModelConfig(PresetConfig):
 
     def __post_init__(self) -> None:
         """Validate the choices and that the shapes fit the arch."""
+        check_ranges(self, MODEL_RANGES)
+        for name in ("g_channels", "d_channels"):
+            if getattr(self, name) is not None:
+                check_ranges(self, {name: POS_INT})
         if self.z_dist not in ("normal", "uniform"):
             raise ValueError(f"z_dist must be 'normal' or 'uniform', not {self.z_dist!r}")
         if self.mg_reduction not in ("ratio_of_sums", "mean_of_ratios"):
@@ -188,7 +199,8 @@ class AudioConfig:
         return hashlib.sha1(text.encode()).hexdigest()[:12]
 
     def __post_init__(self):
-        """Check the lattice: L must be a multiple of a and M, and M of a."""
+        """Check the ranges, then the lattice: L must be a multiple of a and M, and M of a."""
+        check_ranges(self, AUDIO_RANGES)
         L, a, M = self.signal_length, self.hop, self.n_channels
         if L % a or L % M or M % a:
             raise ValueError(f"AudioConfig: need a | M | L, got a={a}, M={M}, L={L}")

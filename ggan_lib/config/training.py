@@ -3,12 +3,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ggan_lib.config.base import PresetConfig
+from ggan_lib.config.base import NONNEG, POS, POS_INT, UNIT, UNIT_OPEN_HI, PresetConfig, check_ranges
 
 # --------------------------------------------------------------------------- Algorithm 1
 # Fields that may differ when resuming (they change how, not what, is computed).
 RUNTIME_FIELDS = frozenset({"device", "compile", "channels_last", "log_every", "ckpt_every", "out_dir",
                             "progress", "tensorboard", "sync_bn", "cudnn_benchmark", "tf32", "ema_standing_batches"})
+# The valid range of every number of TrainConfig (config.base.check_ranges: finite, within the bounds).
+TRAIN_RANGES = {"batch_size": (2, None, False, False), "k_disc": POS_INT, "lr_g": POS, "lr_d": POS,
+                "betas": UNIT_OPEN_HI, "adam_eps": POS, "ema_decay": UNIT, "ema_start": NONNEG,
+                "ema_warmup": NONNEG, "ema_standing_batches": NONNEG,
+                "log_every": POS_INT, "ckpt_every": NONNEG, "seed": NONNEG}
 
 
 # Fields added after checkpoints were shipped, with the value that reproduces those runs exactly.
@@ -58,12 +63,13 @@ class TrainConfig(PresetConfig):
     def __post_init__(self) -> None:
         """Validate choices."""
         object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))  # Adam rejects (0, 0.999)
-        if self.ema_warmup < 0 or self.ema_standing_batches < 0 or self.ema_start < 0:
-            raise ValueError("ema_warmup, ema_standing_batches and ema_start must be >= 0")
         if self.amp not in ("auto", "bf16", "off"):
             raise ValueError(f"amp must be 'auto', 'bf16' or 'off', not {self.amp!r}")
         if self.batch_size < 2 or self.k_disc < 1:
             raise ValueError(f"need batch_size >= 2 and k_disc >= 1, got {self.batch_size}, {self.k_disc}")
+        if len(self.betas) != 2:
+            raise ValueError(f"betas must be two numbers, got {self.betas}")
+        check_ranges(self, TRAIN_RANGES)
 
 
 TRAIN_PRESETS = {
@@ -75,6 +81,12 @@ TrainConfig._PRESETS = TRAIN_PRESETS
 
 
 # --------------------------------------------------------------------------- baselines
+BASELINE_RANGES = {"batch_size": (2, None, False, False), "k_disc": POS_INT, "lr_g": POS, "lr_d": POS,
+                   "betas": UNIT_OPEN_HI, "adam_eps": POS, "lr_enc": POS, "enc_k_disc": POS_INT,
+                   "enc_latent_recon": NONNEG, "lr_clf": POS, "clf_betas": UNIT_OPEN_HI,
+                   "clf_weight_decay": NONNEG, "gan_iters": NONNEG, "enc_iters": NONNEG, "cnn_iters": NONNEG,
+                   "clf_iters": NONNEG, "seed": NONNEG, "log_every": POS_INT, "ckpt_every": NONNEG}
+
 @dataclass(frozen=True)
 class BaselineConfig(PresetConfig):
     """Training settings of every baseline; Appendix A/B where the paper gives them, else stated choices."""
@@ -115,6 +127,9 @@ class BaselineConfig(PresetConfig):
         if self.batch_size < 2 or self.k_disc < 1 or self.enc_k_disc < 1:
             raise ValueError(f"need batch_size >= 2, k_disc >= 1, enc_k_disc >= 1, got "
                              f"{self.batch_size}, {self.k_disc}, {self.enc_k_disc}")
+        if len(self.betas) != 2 or len(self.clf_betas) != 2:
+            raise ValueError(f"betas and clf_betas must be two numbers each, got {self.betas}, {self.clf_betas}")
+        check_ranges(self, BASELINE_RANGES)
 
 
 BASELINE_PRESETS = {

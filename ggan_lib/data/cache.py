@@ -21,7 +21,8 @@ from ggan_lib.audio import AudioConfig, AudioError, audio_to_spectrogram, load_a
 from ggan_lib.data.paths import default_cache_dir
 from ggan_lib.io import atomic
 
-_CACHE_VERSION = 1  # bump when the cache layout changes: old files are then rebuilt
+_CACHE_VERSION = 2  # bump when the cache layout changes: old files are then rebuilt
+_BLOCK = 1 << 16  # content_hash reads this many bytes at each end of a file
 
 
 # --------------------------------------------------------------------------- computing
@@ -83,12 +84,36 @@ def compute_spectrograms(paths: Sequence, cfg: AudioConfig = AudioConfig(), *, w
 
 
 # --------------------------------------------------------------------------- the cache
+def content_hash(path) -> str:
+    """Fast hash of a file's content: its size and its first and last 64 KiB (the whole of a short file).
+
+    'unreadable' for a file that cannot be opened (its failure is then never cached, see cached_spectrograms).
+    """
+    h = hashlib.sha1()
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            h.update(f"{size}|".encode() + f.read(_BLOCK))
+            if size > 2 * _BLOCK:
+                f.seek(size - _BLOCK)
+                h.update(f.read(_BLOCK))
+            elif size > _BLOCK:
+                h.update(f.read())
+    except OSError:
+        return "unreadable"
+    return h.hexdigest()[:16]
+
+
 def listing_key(paths: Sequence, root: Path, cfg: AudioConfig) -> str:
-    """Hash of cfg.key() and each file's name (relative to root), size and mtime."""
+    """Hash of cfg.key() and each file's name (relative to root), size, mtime and content_hash."""
     h = hashlib.sha256(f"v{_CACHE_VERSION}|{cfg.key()}".encode())
     for p in paths:
-        st = os.stat(p)
-        h.update(f"|{Path(p).relative_to(root).as_posix()}:{st.st_size}:{st.st_mtime_ns}".encode())
+        try:
+            st = os.stat(p)
+            stamp = f"{st.st_size}:{st.st_mtime_ns}"
+        except OSError:
+            stamp = "missing"
+        h.update(f"|{Path(p).relative_to(root).as_posix()}:{stamp}:{content_hash(p)}".encode())
     return h.hexdigest()[:16]
 
 
@@ -126,8 +151,10 @@ def cached_spectrograms(paths: Sequence, root, cfg: AudioConfig = AudioConfig(),
                         cache_dir=None, workers: int = 1, progress: bool = True):
     """:func:`compute_spectrograms` through the on-disk cache (``cache_dir=False`` disables it).
 
-    The cache file is keyed by cfg.key() and the file list (names, sizes, mtimes), so editing,
-    adding or removing a file builds a new one; a damaged file is detected and rebuilt.
+    The cache file is keyed by cfg.key() and the file list (names, sizes, mtimes and a hash of each
+    file's first and last blocks), so editing, adding or removing a file builds a new one; a damaged
+    cache is detected and rebuilt. Failures are never served from the cache: a file that could not be
+    used is tried again on every call (a permission fixed since then is seen at once).
     """
     root = Path(root)
     names = [Path(p).relative_to(root).as_posix() for p in paths]
@@ -139,12 +166,36 @@ def cached_spectrograms(paths: Sequence, root, cfg: AudioConfig = AudioConfig(),
     path = cache_dir / f"{slug}-{cfg.key()}-{listing_key(paths, root, cfg)}.npz"
     if path.exists():
         try:
-            return _read_cache(path, names, cfg)
+            cached = _read_cache(path, names, cfg)
         except Exception as err:  # noqa: BLE001 - any unreadable cache is rebuilt, never trusted
             warnings.warn(f"spectrogram cache {path} is damaged ({type(err).__name__}: {err}); "
                           "rebuilding it", stacklevel=3)
+        else:
+            return _retry_failures(path, paths, names, cfg, cached, workers)
     specs, ok, reasons = compute_spectrograms(paths, cfg, workers=workers, progress=progress,
                                               desc=desc)
+    _write_cache(path, names, cfg, specs, ok, reasons)
+    return specs, ok, reasons
+
+
+def _retry_failures(path: Path, paths: Sequence, names: list, cfg: AudioConfig, cached, workers: int):
+    """A cache's (specs, ok, reasons) with its failed files computed again (the cache rewritten if one now works)."""
+    specs, ok, reasons = cached
+    failed = np.flatnonzero(~ok)
+    if not len(failed):
+        return specs, ok, reasons
+    new_specs, new_ok, new_reasons = compute_spectrograms([paths[i] for i in failed], cfg, workers=workers,
+                                                          progress=False)
+    reasons = reasons.copy()
+    reasons[failed] = new_reasons
+    if not new_ok.any():
+        return specs, ok, reasons
+    full = np.zeros((len(names), *cfg.spec_shape), np.float32)
+    full[ok] = specs
+    full[failed[new_ok]] = new_specs
+    ok = ok.copy()
+    ok[failed[new_ok]] = True
+    specs = full[ok]
     _write_cache(path, names, cfg, specs, ok, reasons)
     return specs, ok, reasons
 

@@ -10,7 +10,6 @@
 """
 from __future__ import annotations
 
-import csv
 import re
 import warnings
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from torch.utils.data import Dataset
 
 from ggan_lib.audio import AudioConfig
 from ggan_lib.data.cache import cached_spectrograms
+from ggan_lib.data.listing import AUDIO_SUFFIXES, audio_files, member, read_labels_csv  # noqa: F401
 from ggan_lib.data.paths import (
     FSDD_HOWTO,
     LIBRI_HOWTO,
@@ -38,7 +38,6 @@ from ggan_lib.data.paths import (
     default_voices_dir,
 )
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
 # {digit}_{speaker}_{index}: FSDD's naming; speakers may hold letters, digits and '-'
 DIGIT_PATTERN = re.compile(r"^(?P<label>\d)_(?P<speaker>[A-Za-z0-9-]+)_(?P<index>\d+)$")
 # {label}_{speaker}_{index} for any label text without '_' (e.g. the gender corpora: 0/1)
@@ -84,6 +83,9 @@ class SpectrogramFolder(Dataset):
         if not kept:
             raise BadFilesError(f"no usable audio files in {self.root}", self.bad)
         rows = np.flatnonzero(self._split_mask(kept, split, test_speakers))
+        if not len(rows):
+            raise DataError(f"the {split} split of {self.root} is empty: none of its {len(kept)} usable file(s) "
+                            f"is in it ({self._split_rule(test_speakers)})")
         # keep only this split's spectrograms: a test split need not hold the whole folder
         self._specs = specs if len(rows) == len(specs) else specs[rows]  # (N, H, W)
         self.entries = [kept[i] for i in rows]
@@ -97,6 +99,10 @@ class SpectrogramFolder(Dataset):
     def _default_test(self, entries: list) -> np.ndarray:
         """Test mask when no test speakers are given (subclasses define their usual split)."""
         raise DataError(f"{type(self).__name__}: split={self.split!r} needs test_speakers=[...]")
+
+    def _split_rule(self, test_speakers) -> str:
+        """How the split is made, in words (for the empty-split error)."""
+        return f"test speakers {sorted(test_speakers)}" if test_speakers is not None else "the folder's usual split"
 
     # -- helpers
     def _report_bad(self, on_error: str) -> None:
@@ -164,13 +170,6 @@ class SpectrogramFolder(Dataset):
                 f"n={len(self)}, n_classes={self.n_classes}, spec_shape={self.cfg.spec_shape})")
 
 
-def _audio_files(root: Path) -> list[Path]:
-    """Audio files directly in ``root`` (hidden files skipped), sorted by name."""
-    return sorted(p for p in root.iterdir()
-                  if p.is_file() and not p.name.startswith(".")
-                  and p.suffix.lower() in AUDIO_SUFFIXES)
-
-
 class DigitFolder(SpectrogramFolder):
     """Spoken digits named ``{digit}_{speaker}_{index}.wav`` (FSDD by default), label = digit.
 
@@ -194,11 +193,11 @@ class DigitFolder(SpectrogramFolder):
 
     def _scan(self):
         """Parse every audio file name; names that do not match are bad files."""
-        files = _audio_files(self.root)
+        files, bad = audio_files(self.root)
         if not files:
-            raise DatasetNotFoundError(f"no audio files in {self.root.resolve()}. To get the "
+            raise DatasetNotFoundError(f"no audio files in {self.root.absolute()}. To get the "
                                        f"digit recordings, {FSDD_HOWTO}.")
-        entries, bad = [], {}
+        entries = []
         for p in files:
             m = DIGIT_PATTERN.match(p.stem)
             if m is None:
@@ -206,6 +205,11 @@ class DigitFolder(SpectrogramFolder):
                 continue
             entries.append(Entry(p, int(m["label"]), m["speaker"], int(m["index"])))
         return entries, bad
+
+    def _split_rule(self, test_speakers) -> str:
+        if test_speakers is not None:
+            return super()._split_rule(test_speakers)
+        return f"takes 0-{self.n_test_takes - 1} are the test split, takes {self.n_test_takes} and above the train split"
 
     def _default_test(self, entries):
         """FSDD's usual split: take index < n_test_takes is test."""
@@ -252,10 +256,10 @@ class LabelledFolder(SpectrogramFolder):
 
     def _label_rows(self) -> tuple[list, dict]:
         """[(relative path, raw label, speaker, index)] from the label source, and bad names."""
-        src, bad = self._labels_src, {}
+        src = self._labels_src
         if src is None:
-            rows = []
-            for p in _audio_files(self.root):
+            rows, (files, bad) = [], audio_files(self.root)
+            for p in files:
                 m = self._pattern.match(p.stem)
                 if m is None:
                     bad[p.name] = f"bad name: does not match {self._pattern.pattern}"
@@ -264,35 +268,29 @@ class LabelledFolder(SpectrogramFolder):
                 rows.append((p.name, g["label"], g.get("speaker") or "", int(g.get("index") or -1)))
             return rows, bad
         if isinstance(src, Mapping):
-            return [(k, v, "", -1) for k, v in sorted(src.items())], bad
-        return self._csv_rows(Path(src)), bad
+            rows = [(k, v, "", -1) for k, v in sorted(src.items()) if str(v).strip()]
+            return rows, {k: "empty label" for k, v in src.items() if not str(v).strip()}
+        return self._csv_rows(Path(src))
 
-    def _csv_rows(self, csv_path: Path) -> list:
-        """Rows of a labels CSV (path relative to self.root)."""
+    def _csv_rows(self, csv_path: Path) -> tuple[list, dict]:
+        """Rows of a labels CSV (path relative to self.root) and its bad rows (ggan_lib.data.listing)."""
         if not csv_path.is_absolute() and not csv_path.exists():
             csv_path = self.root / csv_path
         if not csv_path.is_file():
-            raise DatasetNotFoundError(f"labels CSV not found: looked for {csv_path.resolve()}")
-        pcol, lcol, scol = self._cols
-        with open(csv_path, newline="") as f:
-            reader = csv.DictReader(f)
-            missing = {pcol, lcol} - set(reader.fieldnames or ())
-            if missing:
-                raise DataError(f"{csv_path}: missing column(s) {sorted(missing)}; "
-                                f"has {reader.fieldnames}")
-            return [(r[pcol], r[lcol], r.get(scol) or "", -1) for r in reader]
+            raise DatasetNotFoundError(f"labels CSV not found: looked for {csv_path.absolute()}")
+        return read_labels_csv(csv_path, self._cols)
 
     def _scan(self):
         """Entries with integer labels; listed files that are missing are bad files."""
         rows, bad = self._label_rows()
         if not rows and not bad:
-            raise DatasetNotFoundError(f"no labelled audio files in {self.root.resolve()}")
+            raise DatasetNotFoundError(f"no labelled audio files in {self.root.absolute()}")
         to_int = self._label_map([r[1] for r in rows])
         entries = []
         for rel, raw, speaker, index in rows:
-            path = self.root / rel
-            if not path.is_file():
-                bad[rel] = "missing: listed in the labels but not on disk"
+            path, why = member(self.root, rel)  # inside the folder, a readable file
+            if why is not None:
+                bad[rel] = why
                 continue
             entries.append(Entry(path, to_int(raw), str(speaker), index))
         entries.sort(key=lambda e: e.path.relative_to(self.root).as_posix())

@@ -72,8 +72,14 @@ def default_cache_dir() -> Path:
 def _require_dir(root: Path, what: str, howto: str) -> Path:
     """Return ``root`` if it is a folder, else raise DatasetNotFoundError saying how to get it."""
     if not root.is_dir():
-        raise DatasetNotFoundError(f"{what} not found: looked in {root.resolve()} "
-                                   f"(no such folder). To get it, {howto}.")
+        why = "no such folder"
+        if root.is_symlink():
+            try:
+                os.stat(root)
+            except OSError as err:  # ELOOP or a dangling link
+                why = f"a symlink that cannot be followed: {err.strerror}"
+        raise DatasetNotFoundError(f"{what} not found: looked in {os.path.abspath(root)} "
+                                   f"({why}). To get it, {howto}.")
     return root
 
 

@@ -34,28 +34,33 @@ def synthetic_data(model_cfg: ModelConfig, n: int = 64, n_labelled: int = 16, se
     return X, X[:n_labelled], y[:n_labelled]
 
 
-def _fsdd_train(model_cfg: ModelConfig, root, progress: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def _fsdd_train(model_cfg: ModelConfig, root, progress: bool, on_error: str = "raise"
+                ) -> tuple[torch.Tensor, torch.Tensor]:
     """The FSDD training split as spectrograms (N, 1, H, W) at the model's shape, and digit labels (N,)."""
     cfg = AudioConfig(spec_shape=tuple(model_cfg.spec_shape))
-    return DigitFolder(root, split="train", cfg=cfg, progress=progress).as_tensors()
+    return DigitFolder(root, split="train", cfg=cfg, progress=progress, on_error=on_error).as_tensors()
 
 
-def fsdd_data(model_cfg: ModelConfig, fraction: float, label_seed: int, root: str | None, progress: bool):
-    """FSDD training split as spectrograms of the preset's shape; a stratified labelled fraction: (X, Xl, yl)."""
-    X, y = _fsdd_train(model_cfg, root, progress)
+def fsdd_data(model_cfg: ModelConfig, fraction: float, label_seed: int, root: str | None, progress: bool,
+              on_error: str = "raise"):
+    """FSDD training split as spectrograms of the preset's shape; a stratified labelled fraction: (X, Xl, yl).
+
+    on_error: 'raise' (a bad file stops, named) or 'skip' (bad files left out with a warning)."""
+    X, y = _fsdd_train(model_cfg, root, progress, on_error)
     idx = torch.from_numpy(labelled_subset(y, fraction, label_seed))
     # Pldata is a subset of Pdata here (section III-B): X keeps the labelled clips too
     return X, X[idx], y[idx]
 
 
-def fsdd_validation(model_cfg: ModelConfig, fraction: float, label_seed: int, root: str | None, n_val: int):
+def fsdd_validation(model_cfg: ModelConfig, fraction: float, label_seed: int, root: str | None, n_val: int,
+                    on_error: str = "raise"):
     """A held-out labelled set for monitoring: n_val training-split clips outside the labelled subset, stratified
     (:func:`ggan_lib.data.splits.validation_indices`): (X_val, y_val).
 
     Their audio stays in the unlabelled pool X (as every training clip does); their labels are used only to
     measure Cx(F(D(x))) during training, never in a loss.
     """
-    X, y = _fsdd_train(model_cfg, root, False)
+    X, y = _fsdd_train(model_cfg, root, False, on_error)
     pick = validation_indices(y, fraction, label_seed, n_val)
     return X[pick], y[pick]
 

@@ -163,6 +163,8 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise CheckpointMismatchError(f"{path}: not a loadable pretrained GGAN ({type(err).__name__}: {err})") from err
     if not isinstance(state, dict):
         raise CheckpointMismatchError(f"{path}: not a model file (a {type(state).__name__})")
+    if "checksum" in state and ckpt.payload_digest(state) != state["checksum"]:
+        raise ckpt.CheckpointCorruptError(f"{path}: damaged model file, its payload does not match its checksum")
     return state
 
 

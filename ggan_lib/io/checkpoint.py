@@ -1,9 +1,18 @@
-"""Atomic, complete training checkpoints loaded with ``torch.load(weights_only=True)``."""
+"""Atomic, complete, checksummed training checkpoints loaded with ``torch.load(weights_only=True)``.
+
+Each checkpoint carries ``checksum``, a sha256 of its payload (every key, number and tensor byte; see
+:func:`payload_digest`), verified on load when present (checkpoints written before it still load). A file that
+does not load or does not verify raises :class:`CheckpointCorruptError`, naming the file and the last good
+checkpoint beside it. ``save_checkpoint(..., keep_previous=True)`` keeps the file it replaces as
+``<name>.prev.pt``.
+"""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +28,108 @@ class CheckpointMismatchError(ValueError):
     """A checkpoint does not fit the current configuration or networks."""
 
 
-def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
-    """Write ``state`` atomically and durably (temporary file, fsync, os.replace, folder fsync)."""
-    return atomic.torch_save({"format": FORMAT, **state}, path, durable=True)
+class CheckpointCorruptError(CheckpointMismatchError):
+    """A checkpoint file is damaged: it does not load, or its payload does not match its checksum."""
+
+
+def _update(h, obj: Any) -> None:
+    """Feed ``obj`` (dicts, lists, tuples, tensors, numbers, strings, None) into the hash ``h``, canonically."""
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu().contiguous()
+        h.update(f"T{t.dtype}{tuple(t.shape)}".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    elif isinstance(obj, dict):
+        h.update(f"D{len(obj)}".encode())
+        for k in sorted(obj, key=repr):
+            h.update(f"K{k!r}".encode())
+            _update(h, obj[k])
+    elif isinstance(obj, (list, tuple)):
+        h.update(f"L{len(obj)}".encode())
+        for v in obj:
+            _update(h, v)
+    else:
+        h.update(f"V{obj!r}".encode())
+
+
+def payload_digest(state: dict[str, Any]) -> str:
+    """Hex sha256 of a checkpoint's payload: every entry except ``checksum`` itself."""
+    h = hashlib.sha256()
+    _update(h, {k: v for k, v in state.items() if k != "checksum"})
+    return h.hexdigest()
+
+
+def _keep_previous(path: Path) -> None:
+    """The file at ``path`` (if any) also as ``<stem>.prev.pt``, via a hard link (no moment without ``path``)."""
+    if not path.is_file():
+        return
+    prev, tmp = previous_path(path), path.with_name(f".{path.name}.prev.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(path, tmp)
+    except OSError:  # no hard links here: copy
+        shutil.copyfile(path, tmp)
+    os.replace(tmp, prev)
+
+
+def previous_path(path: str | os.PathLike) -> Path:
+    """Where ``save_checkpoint(path, ..., keep_previous=True)`` keeps the checkpoint it replaced."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.prev{path.suffix}")
+
+
+def save_checkpoint(path: str | os.PathLike, state: dict[str, Any], *, keep_previous: bool = False) -> Path:
+    """Write ``state`` with its checksum atomically and durably (temporary file, fsync, os.replace, folder fsync).
+
+    ``keep_previous``: the checkpoint being replaced stays as ``<stem>.prev.pt`` (see previous_path)."""
+    payload = {"format": FORMAT, **{k: v for k, v in state.items() if k != "checksum"}}
+    payload["checksum"] = payload_digest(payload)
+    if keep_previous:
+        _keep_previous(Path(path))
+    return atomic.torch_save(payload, path, durable=True)
+
+
+def _read(path: Path, map_location: Any) -> dict[str, Any]:
+    """torch.load(weights_only=True) and the checksum check; CheckpointCorruptError for a damaged file."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such checkpoint")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # noqa: BLE001 - truncated, zeroed, foreign: all "this file is damaged"
+        why = "an empty file" if path.stat().st_size == 0 else f"{type(err).__name__}: {str(err).splitlines()[0]}"
+        raise CheckpointCorruptError(f"{path}: damaged checkpoint, it does not load ({why})") from None
+    if not isinstance(state, dict):
+        raise CheckpointCorruptError(f"{path}: not a checkpoint (a {type(state).__name__})")
+    if "checksum" in state and payload_digest(state) != state["checksum"]:
+        raise CheckpointCorruptError(f"{path}: damaged checkpoint, its payload does not match its checksum")
+    return state
+
+
+def last_good(path: str | os.PathLike) -> Path | None:
+    """The newest checkpoint beside ``path`` that loads and verifies: its .prev.pt, or a run folder's best.pt."""
+    path = Path(path)
+    found = []
+    for other in (previous_path(path), path.with_name("best.pt")):
+        if other == path or not other.is_file():
+            continue
+        try:
+            found.append((int(_read(other, "cpu").get("iteration", -1)), other.stat().st_mtime, other))
+        except Exception:  # noqa: BLE001 - anything that does not load is not a candidate
+            continue
+    return max(found)[2] if found else None
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
-    """Read a checkpoint with ``weights_only=True`` (tensors and plain containers only, no code)."""
-    state = torch.load(Path(path), map_location=map_location, weights_only=True)
+    """Read a checkpoint with ``weights_only=True`` (tensors and plain containers only, no code), checksum verified.
+
+    CheckpointCorruptError (naming the last good checkpoint beside it, if any) for a damaged file.
+    """
+    path = Path(path)
+    try:
+        state = _read(path, map_location)
+    except CheckpointCorruptError as err:
+        good = last_good(path)
+        hint = f"; the last good checkpoint beside it is {good}" if good else "; no good checkpoint is beside it"
+        raise CheckpointCorruptError(f"{err}{hint}") from None
     if state.get("format") != FORMAT:
         raise CheckpointMismatchError(f"{path}: checkpoint format {state.get('format')} != supported {FORMAT}")
     return state

@@ -143,10 +143,23 @@ def _copy_local(src: Path, part: Path, progress: bool) -> None:
 
 
 # --------------------------------------------------------------------------- extraction
-def _safe_target(out_dir: Path, name: str) -> Path:
-    """The path ``name`` extracts to, or UnsafeArchiveError if it escapes ``out_dir``."""
+def check_member_name(name: str) -> str:
+    """``name`` if it is a safe relative member name, else UnsafeArchiveError (absolute, a drive, '..', NUL)."""
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
         raise UnsafeArchiveError(f"archive member {name!r} has an absolute path")
+    if "\0" in name or ".." in name.replace("\\", "/").split("/"):
+        raise UnsafeArchiveError(f"archive member {name!r} has a '..' component or a NUL byte")
+    return name
+
+
+def _is_root(name: str) -> bool:
+    """True for the archive's own top folder ('.', './', ''), which extracts to nothing."""
+    return name.replace("\\", "/").strip("/") in ("", ".")
+
+
+def _safe_target(out_dir: Path, name: str) -> Path:
+    """The path ``name`` extracts to, or UnsafeArchiveError if it escapes ``out_dir``."""
+    check_member_name(name)
     target = (out_dir / name).resolve()
     if target != out_dir and out_dir not in target.parents:
         raise UnsafeArchiveError(f"archive member {name!r} would be written outside {out_dir}")
@@ -154,10 +167,17 @@ def _safe_target(out_dir: Path, name: str) -> Path:
 
 
 def iter_tar(archive, keep: Callable[[str], bool] | None = None) -> Iterator[tuple]:
-    """Stream (normalised name, file object) for the regular files of a tar archive."""
+    """Stream (normalised name, file object) for the regular files of a tar archive.
+
+    A member with an absolute name or a '..' component raises UnsafeArchiveError (as in extract);
+    the archive's root entry ('.', './') is skipped.
+    """
     with tarfile.open(archive, "r|*") as tar:  # stream mode: one pass, never seeks back
         for member in tar:
             name = normalise_member(member.name)
+            if _is_root(name):
+                continue
+            check_member_name(name)
             if not member.isfile() or (keep is not None and not keep(name)):
                 continue
             yield name, tar.extractfile(member)
@@ -186,7 +206,11 @@ def extract(archive, out_dir, keep: Callable[[str], bool] | None = None,
     with tarfile.open(archive, "r:*") as tar:
         for member in tqdm(tar, desc=f"extract {archive.name}", unit=" files", disable=not progress):
             name = normalise_member(member.name)
+            if _is_root(name) and member.isdir():
+                continue  # `tar -C dir .` archives start with the folder itself
             target = _safe_target(out_dir, name)
+            if target == out_dir:
+                raise UnsafeArchiveError(f"archive member {member.name!r} would replace {out_dir} itself")
             if member.issym() or member.islnk() or member.isdev() or member.isfifo():
                 raise UnsafeArchiveError(f"archive member {member.name!r} is a link or device")
             if not member.isfile() or (keep is not None and not keep(name)):
@@ -201,7 +225,11 @@ def _extract_zip(archive: Path, out_dir: Path, keep, progress: bool) -> list[Pat
     written = []
     with zipfile.ZipFile(archive) as zf:
         for info in tqdm(zf.infolist(), desc=f"extract {archive.name}", disable=not progress):
+            if _is_root(info.filename) and info.is_dir():
+                continue
             target = _safe_target(out_dir, info.filename)
+            if target == out_dir:
+                raise UnsafeArchiveError(f"archive member {info.filename!r} would replace {out_dir} itself")
             is_link = (info.external_attr >> 16) & 0o170000 == 0o120000
             if is_link:
                 raise UnsafeArchiveError(f"archive member {info.filename!r} is a symlink")

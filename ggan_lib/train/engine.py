@@ -37,6 +37,7 @@ from tqdm.auto import tqdm  # notebook widget in Jupyter, text bar elsewhere
 from ggan_lib.io import checkpoint as ckpt
 from ggan_lib.io.logs import MetricLogger
 
+DIVERGED_ABS = 1e10  # a weight above this (or not finite) after a non-finite loss: the run had diverged already
 LossFn = Callable[..., tuple[torch.Tensor, dict[str, torch.Tensor]]]
 
 
@@ -104,6 +105,7 @@ class PhaseEngine:
         self.phases: dict[str, Phase] = {}
         self.iteration = 0
         self.last_checkpoint: Path | None = None
+        self.last_checkpoint_iter: int | None = None  # the iteration save() last wrote (None: not this session)
         self.out_dir: Path | None = None
         self.logger: MetricLogger | None = None
         self._modes: dict[str, bool] = {}  # cache of set_modes: net name -> owned
@@ -191,10 +193,46 @@ class PhaseEngine:
         vals = vals.tolist()  # one host sync per phase
         for name, v in zip(logs, vals):
             if not math.isfinite(v):
-                where = f" (last good checkpoint: {self.last_checkpoint})" if self.last_checkpoint else ""
+                where = self._set_aside_diverged()
                 raise NonFiniteLossError(f"{self.kind}: loss {name!r} is {v} at iteration {self.iteration} in "
                                          f"phase {phase}; no optimiser step was taken{where}")
         return dict(zip(logs, vals))
+
+    def _max_abs_weight(self) -> float:
+        """The largest |parameter| of every network (inf / nan when one is not finite)."""
+        with torch.no_grad():
+            vals = [p.detach().abs().max() for net in self.nets.values() for p in net.parameters() if p.numel()]
+            return float(torch.stack(vals).max()) if vals else 0.0
+
+    def _set_aside_diverged(self) -> str:
+        """The error message's note on checkpoints after a non-finite loss (rank 0 may also move files).
+
+        The last checkpoint is kept and named. One that save() wrote at this very iteration holds the state
+        whose next step failed: when its weights have already diverged (not finite, or above DIVERGED_ABS:
+        the step before sent them to ~1e30) it is set aside as ``<stem>.diverged.pt`` and the one before it
+        (``<stem>.prev.pt``) put back in its place, so checkpoint.pt stays the last good one.
+        """
+        path = self.last_checkpoint
+        if path is None:
+            return ""
+        if self.last_checkpoint_iter != self.iteration:
+            return f" (last good checkpoint: {path})"
+        big, prev = self._max_abs_weight(), ckpt.previous_path(path)
+        if math.isfinite(big) and big <= DIVERGED_ABS:
+            before = f"; the one before it: {prev}" if prev.is_file() else ""
+            return f" (last checkpoint: {path}, written at iteration {self.iteration}, max |w| {big:.3g}{before})"
+        aside = path.with_name(f"{path.stem}.diverged{path.suffix}")
+        if self.rank == 0:
+            os.replace(path, aside)
+            if prev.is_file():
+                os.replace(prev, path)
+        self.last_checkpoint_iter = None
+        if not path.is_file():
+            self.last_checkpoint = None
+            return (f" (no good checkpoint: the one written at iteration {self.iteration} holds diverged "
+                    f"weights, max |w| {big:.3g}, and is kept as {aside})")
+        return (f" (last good checkpoint: {path}, the one before iteration {self.iteration}; the one written at "
+                f"iteration {self.iteration} holds diverged weights, max |w| {big:.3g}, and is kept as {aside})")
 
     # ---------------------------------------------------------------- distributed
     def allreduce(self, tensors: list[torch.Tensor]) -> None:
@@ -248,16 +286,18 @@ class PhaseEngine:
             self.logger.truncate_after(self.iteration)
 
     def save(self, path: str | os.PathLike | None = None) -> Path | None:
-        """Atomic checkpoint of state_dict() (default out_dir/ckpt_name); only rank 0 writes (None elsewhere)."""
+        """Atomic checkpoint of state_dict() (default out_dir/ckpt_name, the one it replaces kept as
+        <stem>.prev.pt); only rank 0 writes (None elsewhere)."""
         state = self.state_dict()  # collective under torchrun: every rank takes part
-        if self.rank != 0:
-            return None
-        if path is None:
+        default = path is None
+        if default:
             if self.out_dir is None:
                 raise ValueError("save() needs a path when the trainer has no out_dir")
             path = self.out_dir / self.ckpt_name
-        self.last_checkpoint = ckpt.save_checkpoint(path, state)
-        return self.last_checkpoint
+        self.last_checkpoint, self.last_checkpoint_iter = Path(path), self.iteration
+        if self.rank != 0:
+            return None
+        return ckpt.save_checkpoint(path, state, keep_previous=default)
 
     def load(self, path: str | os.PathLike) -> None:
         """Load a checkpoint written by save() into this trainer (same configs)."""

@@ -59,10 +59,13 @@ class Trainer(Algorithm1Phases):
 
     def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, X: torch.Tensor, Xl: torch.Tensor,
                  yl: torch.Tensor, *, model: nn.Module | None = None, out_dir: str | os.PathLike | None = None,
-                 monitor: hooks.EvalHook | None = None):
+                 monitor: hooks.EvalHook | None = None, data_cfg: dict[str, Any] | None = None):
         """model_cfg: ModelConfig; X (N, 1, H, W) unlabelled in [-1, 1]; Xl (Nl, 1, H, W), yl (Nl,) labelled;
-        monitor: periodic evaluation, snapshots and best.pt (ggan_lib.metrics.monitor.Monitor)."""
+        monitor: periodic evaluation, snapshots and best.pt (ggan_lib.metrics.monitor.Monitor);
+        data_cfg: where X / Xl / yl came from (data set, folder, label fraction and seed; JSON-able), kept in
+        checkpoints and compared on resume (None: not recorded, not compared)."""
         self.mcfg, self.cfg = model_cfg, train_cfg
+        self.data_cfg = dict(data_cfg) if data_cfg is not None else None
         device = resolve_device(train_cfg.device)
         self.init_engine(device, distributed=True,
                          amp=train_cfg.amp == "bf16" or (train_cfg.amp == "auto" and device.type == "cuda"))
@@ -244,6 +247,7 @@ class Trainer(Algorithm1Phases):
             "opts": self.opt_states(),
             "rng": ckpt.rng_state(),
             "data_rng": gens,
+            **({"data_cfg": json.dumps(self.data_cfg, sort_keys=True)} if self.data_cfg is not None else {}),
             **({"monitor": self.monitor.state_dict()} if self.monitor is not None else {}),
         }
 
@@ -252,6 +256,8 @@ class Trainer(Algorithm1Phases):
         ckpt.check_config("ModelConfig", json.loads(state["model_cfg"]), json.loads(self.mcfg.to_json()), path)
         saved = TrainConfig.from_dict(json.loads(state["train_cfg"])).to_dict()  # older files: LEGACY_FIELDS
         ckpt.check_config("TrainConfig", saved, self.cfg.to_dict(), path, RUNTIME_FIELDS)
+        if self.data_cfg is not None and "data_cfg" in state:  # the data and labels this run was trained on
+            ckpt.check_config("data / label settings", json.loads(state["data_cfg"]), self.data_cfg, path)
         ckpt.check_shapes(state["nets"], self.model.state_dict(), path)
         self.model.load_state_dict(state["nets"])
         if self.ema_G is not None:
@@ -269,11 +275,13 @@ class Trainer(Algorithm1Phases):
 
     @classmethod
     def resume(cls, path: str | os.PathLike, X, Xl, yl, *, train_overrides: dict[str, Any] | None = None,
-               out_dir: str | os.PathLike | None = None, monitor: hooks.EvalHook | None = None) -> "Trainer":
-        """A Trainer rebuilt from a checkpoint's own configs (runtime fields overridable) and its state."""
+               out_dir: str | os.PathLike | None = None, monitor: hooks.EvalHook | None = None,
+               data_cfg: dict[str, Any] | None = None) -> "Trainer":
+        """A Trainer rebuilt from a checkpoint's own configs (runtime fields overridable) and its state;
+        ``data_cfg`` must equal the checkpoint's when both are known (CheckpointMismatchError otherwise)."""
         state = ckpt.load_checkpoint(path)
         mcfg = ModelConfig.from_json(state["model_cfg"])
         tcfg = TrainConfig.from_dict(json.loads(state["train_cfg"])).replace(**(train_overrides or {}))
-        tr = cls(mcfg, tcfg, X, Xl, yl, out_dir=out_dir, monitor=monitor)
+        tr = cls(mcfg, tcfg, X, Xl, yl, out_dir=out_dir, monitor=monitor, data_cfg=data_cfg)
         tr.load(path)
         return tr

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .claims import claim_run, claimed_elsewhere, release_run
+from .claims import claim_run, claimed_elsewhere, keep_alive, release_run
 from .plan import Run
 from .results import NOTEBOOKS_DIR, RESULT, normalise, portable_params, read_result
 
@@ -115,7 +115,8 @@ def _run_claimed(run: Run, out: Path, tag: str, log, progress: bool) -> RunRecor
         if is_finished(run, run_dir):  # finished by another runner between the check and the claim
             return RunRecord(run.name, run.notebook, "skipped")
         log(f"{tag}: running")
-        return execute(run, out, progress=progress)
+        with keep_alive(run_dir):  # the claim's heartbeat: other runners see this one is alive
+            return execute(run, out, progress=progress)
     finally:
         release_run(run_dir)
 
