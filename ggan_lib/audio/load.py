@@ -53,8 +53,9 @@ def check_format(sr, channels: int, name: str) -> None:
         raise CorruptAudioError(f"{name}: {channels} channels outside [1, {MAX_CHANNELS}]: a corrupt header")
 
 
-def _wav_format(path: Path) -> tuple[int, int] | None:
-    """(sample rate, channels) of a RIFF/WAVE file's 'fmt ' chunk, read by hand; None if it has none."""
+def _riff_chunk(path: Path, chunk_id: bytes) -> tuple[int, int, bytes] | None:
+    """(offset, declared size, first 8 body bytes) of a RIFF/WAVE file's first ``chunk_id`` chunk, read by hand;
+    None when the file is not RIFF/WAVE or has no such chunk."""
     size = path.stat().st_size
     with open(path, "rb") as f:
         head = f.read(12)
@@ -65,13 +66,19 @@ def _wav_format(path: Path) -> tuple[int, int] | None:
             f.seek(offset)
             chunk = f.read(8)
             n = int.from_bytes(chunk[4:8], "little")
-            if chunk[:4] == b"fmt ":
-                fmt = f.read(8)
-                if len(fmt) < 8:
-                    return None
-                return int.from_bytes(fmt[4:8], "little"), int.from_bytes(fmt[2:4], "little")
-            offset += 8 + n + (n & 1)
+            if chunk[:4] == chunk_id:
+                return offset, n, f.read(8)
+            offset += 8 + n + (n & 1)  # chunks are word aligned
     return None
+
+
+def _wav_format(path: Path) -> tuple[int, int] | None:
+    """(sample rate, channels) of a RIFF/WAVE file's 'fmt ' chunk; None if it has none."""
+    found = _riff_chunk(path, b"fmt ")
+    if found is None or len(found[2]) < 8:
+        return None
+    fmt = found[2]
+    return int.from_bytes(fmt[4:8], "little"), int.from_bytes(fmt[2:4], "little")
 
 
 # --------------------------------------------------------------------------- loading
@@ -81,21 +88,12 @@ def _wav_missing_bytes(path: Path) -> int:
     libsndfile silently shortens a truncated WAV, so the header is checked by hand. Streaming
     writers leave the size 0 or 0xFFFFFFFF: those are not reported.
     """
-    size = path.stat().st_size
-    with open(path, "rb") as f:
-        head = f.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            return 0
-        offset = 12
-        while offset + 8 <= size:
-            f.seek(offset)
-            chunk = f.read(8)
-            n = int.from_bytes(chunk[4:8], "little")
-            if chunk[:4] == b"data":
-                missing = offset + 8 + n - size
-                return missing if 0 < n < 0xFFFFFFFF and missing > 0 else 0
-            offset += 8 + n + (n & 1)  # chunks are word aligned
-    return 0
+    found = _riff_chunk(path, b"data")
+    if found is None:
+        return 0
+    offset, n, _ = found
+    missing = offset + 8 + n - path.stat().st_size
+    return missing if 0 < n < 0xFFFFFFFF and missing > 0 else 0
 
 
 def _read_file(path: Path):
