@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ggan_lib.audio import kernels
-from ggan_lib.audio.gabor import _dgt_nf, _dgt_torch_nf, _idgt_nf, _idgt_torch_nf, _is_torch, torch
+from ggan_lib.audio.gabor import _dgt_torch_nf, _idgt_torch_nf, _is_torch, _Work, torch
 from ggan_lib.config import AudioConfig
 
 
@@ -37,12 +37,15 @@ def fgla(c0, mag, cfg: AudioConfig = AudioConfig(), n_iter: int = 32, alpha: flo
 def fgla_clip(c, mag, cfg: AudioConfig, n_iter: int, alpha: float):
     """FGLA of one clip in the frame-major layout: c (N, M/2+1) complex, mag (N, M/2+1) real,
     both C-contiguous (they are not modified). Returns the refined (N, M/2+1) coefficients."""
-    c_prev = np.array(c)
-    t = np.array(c)
-    real = np.float32 if c.dtype == np.complex64 else np.float64
+    work = _Work(cfg, c.dtype)  # scratch arrays for all iterations
+    real = work.real
+    c_prev = np.array(c, dtype=work.cplx)
+    t, proj = np.array(c_prev), np.empty_like(c_prev)
+    x = np.empty(cfg.signal_length, dtype=real)
     mag_flat = np.ascontiguousarray(mag, dtype=real).ravel()
     for _ in range(n_iter):
-        proj = _dgt_nf(_idgt_nf(t[None], cfg), cfg)[0]  # nearest consistent coefficients
+        work.idgt(t, x)
+        work.dgt(x, proj)  # nearest consistent coefficients
         # c = mag proj / |proj|; t = c + alpha (c - c_prev); c_prev = c (Nesterov-like momentum)
         kernels.fgla_update(proj.ravel().view(real), mag_flat, c_prev.ravel().view(real), t.ravel().view(real), alpha)
     return c_prev

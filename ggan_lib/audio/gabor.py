@@ -58,6 +58,9 @@ def canonical_dual(g: np.ndarray, a: int, M: int) -> np.ndarray:
 # A window's taps (blocks of M samples) whose every value is below this fraction of its peak
 # are dropped: under half an ulp of the largest term in float64, resp. far under float32's.
 _TAP_EPS = {np.float64: 1e-16, np.float32: 1e-9}
+# S^-1's kernel decays ~500x per block; beyond 1e-15 of its peak the FFT inversion leaves only
+# rounding noise (~1e-16) where the true values are < 1e-16: those taps are dropped too.
+_TAP_EPS_INV = {np.float64: 1e-15, np.float32: 1e-9}
 
 
 def _taps(w: np.ndarray, a: int, M: int, eps: float, scale: float = 1.0):
@@ -101,11 +104,11 @@ def _inverse_frame_operator(g: np.ndarray, a: int, M: int) -> np.ndarray:
 def _taps_cached(L: int, a: int, M: int, dtype):
     """Read-only taps in ``dtype``: analysis (d0, G); synthesis with g, (d0, M G) (M undoes the
     irfft's 1/M); and S^-1, (e0, H) with one 'frame' per block. The inverse DGT with the canonical
-    dual gd = S^-1 g is S^-1 applied after the synthesis with g: 5 + 9 taps instead of gd's 15."""
+    dual gd = S^-1 g is S^-1 applied after the synthesis with g: 5 x M/a + 11 taps, not 15 x M/a."""
     g, _ = _windows_np(L, a, M)
-    eps = _TAP_EPS[dtype]
     out = []
-    for w, hop, scale in ((g, a, 1.0), (g, a, float(M)), (_inverse_frame_operator(g, a, M), M, 1.0)):
+    for w, hop, scale, eps in ((g, a, 1.0, _TAP_EPS[dtype]), (g, a, float(M), _TAP_EPS[dtype]),
+                               (_inverse_frame_operator(g, a, M), M, 1.0, _TAP_EPS_INV[dtype])):
         d0, W = _taps(w, hop, M, eps, scale)
         W = W.astype(dtype)
         W.setflags(write=False)
@@ -147,15 +150,43 @@ def dgt(x, cfg: AudioConfig = AudioConfig()):
 def _dgt_nf(x, cfg: AudioConfig):
     """DGT of (B, L) real signals in the frame-major layout (B, N, M/2+1), one clip at a time
     (a clip's frames stay in cache between the windowing and the FFT)."""
-    L, a, M = cfg.signal_length, cfg.hop, cfg.n_channels
-    (d0, G), _, _ = _taps_np(cfg, x.dtype)
-    x = np.ascontiguousarray(x).reshape(-1, L // M, M)
-    out = np.empty((x.shape[0], L // a, M // 2 + 1), dtype=np.result_type(x.dtype, np.complex64))
-    y = np.empty((1, L // M, M // a, M), dtype=x.dtype)  # windowed frames folded onto M
+    x = np.ascontiguousarray(x)
+    work = _Work(cfg, x.dtype)
+    out = np.empty((x.shape[0], cfg.n_frames, cfg.n_channels // 2 + 1), dtype=work.cplx)
     for b in range(x.shape[0]):
-        kernels.analysis(x[b:b + 1], G, d0, y)
-        out[b] = sfft.rfft(y.reshape(L // a, M), axis=-1)
+        work.dgt(x[b], out[b])
     return out
+
+
+class _Work:
+    """Taps and scratch arrays for one clip's transforms, reused from call to call (fresh arrays
+    in a loop cost more than the FFTs: page faults), numpy float32 or float64."""
+
+    def __init__(self, cfg: AudioConfig, dtype):
+        L, a, M = cfg.signal_length, cfg.hop, cfg.n_channels
+        self.real = np.float32 if dtype in (np.float32, np.complex64) else np.float64
+        self.cplx = np.complex64 if self.real == np.float32 else np.complex128
+        self.M, self.shape = M, (1, L // M, M // a, M)
+        self.taps = _taps_np(cfg, self.real)
+        self.frames = np.empty(self.shape, dtype=self.real)  # frames folded onto M: (1, R, Q, M)
+        self.u = np.empty((1, L // M, 1, M), dtype=self.real)
+
+    def dgt(self, x, out):
+        """out (N, M/2+1) = DGT of one clip x (L,), C-contiguous."""
+        (d0, G), _, _ = self.taps
+        kernels.analysis(x.reshape(self.shape[0], self.shape[1], self.M), G, d0, self.frames)
+        y = self.frames.reshape(-1, self.M)
+        if self.real == np.float64:
+            np.fft.rfft(y, axis=-1, out=out)
+        else:  # numpy's float32 rfft is slow; scipy's allocates, still faster
+            out[:] = sfft.rfft(y, axis=-1)
+
+    def idgt(self, c, out):
+        """out (L,) = inverse DGT of one clip's (N, M/2+1) coefficients: S^-1 D_g^* c."""
+        _, (d0, G), (e0, H) = self.taps
+        np.fft.irfft(c, n=self.M, axis=-1, out=self.frames.reshape(-1, self.M))  # M is in the taps
+        kernels.synthesis(self.frames, G, d0, self.u[:, :, 0])  # D_g^* c
+        kernels.synthesis(self.u, H, e0, out.reshape(1, self.shape[1], self.M))  # S^-1
 
 
 def idgt(c, cfg: AudioConfig = AudioConfig()):
@@ -175,16 +206,11 @@ def idgt(c, cfg: AudioConfig = AudioConfig()):
 
 def _idgt_nf(c, cfg: AudioConfig):
     """Inverse DGT of (B, N, M/2+1) frame-major coefficients -> (B, L), one clip at a time."""
-    L, a, M = cfg.signal_length, cfg.hop, cfg.n_channels
-    real = np.float32 if c.dtype == np.complex64 else np.float64
-    _, (d0, G), (e0, H) = _taps_np(cfg, real)
-    x = np.empty((c.shape[0], L // M, M), dtype=real)
-    u = np.empty((1, L // M, 1, M), dtype=real)
+    work = _Work(cfg, c.dtype)
+    x = np.empty((c.shape[0], cfg.signal_length), dtype=work.real)
     for b in range(c.shape[0]):
-        z = sfft.irfft(c[b], n=M, axis=-1)  # (N, M), the factor M is in the synthesis taps
-        kernels.synthesis(z.reshape(1, L // M, M // a, M), G, d0, u[:, :, 0])  # D_g^* c
-        kernels.synthesis(u, H, e0, x[b:b + 1])  # S^-1 D_g^* c
-    return x.reshape(c.shape[0], L)
+        work.idgt(c[b], x[b])
+    return x
 
 
 def _check_len(shape, L):

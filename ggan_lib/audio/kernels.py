@@ -130,6 +130,36 @@ def _polar_nb(mag, phase, out):  # pragma: no cover - compiled by numba
             out[i] = mag[i] * complex(np.cos(phase[i]), np.sin(phase[i]))
 
 
+def _argsort_desc_nb(vals, idx):  # pragma: no cover - compiled by numba
+    """idx reordered by vals[idx] descending, ties kept in their order (a stable sort): an LSD
+    radix sort of the bit patterns, which for non-negative float64 ascend with the value."""
+    n = idx.shape[0]
+    bits = vals.view(np.uint64)
+    keys, order = np.empty(n, np.uint64), idx.copy()
+    for i in range(n):
+        keys[i] = ~bits[order[i]]  # ascending ~bits = descending value
+    keys2, order2 = np.empty_like(keys), np.empty_like(order)
+    count = np.empty(257, np.int64)
+    for byte in range(8):
+        shift = np.uint64(8 * byte)
+        count[:] = 0
+        for i in range(n):
+            count[np.int64((keys[i] >> shift) & np.uint64(255)) + 1] += 1
+        for b in range(256):
+            count[b + 1] += count[b]
+        for i in range(n):
+            d = np.int64((keys[i] >> shift) & np.uint64(255))
+            keys2[count[d]], order2[count[d]] = keys[i], order[i]
+            count[d] += 1
+        keys, keys2, order, order2 = keys2, keys, order2, order
+    return order
+
+
+def _argsort_desc_np(vals, idx):
+    """numpy version of :func:`_argsort_desc_nb`."""
+    return idx[np.argsort(-vals[idx], kind="stable")]
+
+
 # --------------------------------------------------------------------------- numpy fallbacks
 def _analysis_np(xb, W, d0, out):
     """numpy version of :func:`_analysis_nb` (no numba)."""
@@ -176,6 +206,8 @@ if njit is not None:
     fgla_update = njit(cache=True, nogil=True)(_fgla_update_nb)
     lattice_steps = njit(cache=True, nogil=True)(_lattice_steps_nb)
     polar = njit(cache=True, nogil=True)(_polar_nb)
+    argsort_desc = njit(cache=True, nogil=True)(_argsort_desc_nb)
 else:  # pragma: no cover
+    argsort_desc = _argsort_desc_np
     analysis, synthesis, fgla_update = _analysis_np, _synthesis_np, _fgla_update_np
     lattice_steps, polar = _lattice_steps_np, _polar_np

@@ -26,6 +26,7 @@ import numpy as np
 from ggan_lib.audio import kernels
 from ggan_lib.audio.fgla import _fgla_torch_nf, fgla, fgla_clip
 from ggan_lib.audio.gabor import _idgt_nf, _idgt_torch_nf, _is_torch, dgt
+from ggan_lib.audio.kernels import argsort_desc as _argsort_desc
 from ggan_lib.audio.spectrogram import spectrogram_to_logmag, spectrogram_to_magnitude
 from ggan_lib.config import PGHI_TOL, AudioConfig
 
@@ -157,7 +158,7 @@ def _descending_order(magf):  # pragma: no cover - compiled by numba
     """Stable argsort of -magf (ties in index order) as int32; the floor is not sorted."""
     low = magf.min()  # most coefficients sit at the log floor: they come last, in index order
     above = np.flatnonzero(magf > low)
-    above = above[np.argsort(-magf[above], kind="mergesort")]
+    above = _argsort_desc(magf, above) if low >= 0 else above[np.argsort(-magf[above], kind="mergesort")]
     return np.concatenate((above, np.flatnonzero(magf == low))).astype(np.int32)
 
 
