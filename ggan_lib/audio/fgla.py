@@ -28,18 +28,18 @@ def fgla(c0, mag, cfg: AudioConfig = AudioConfig(), n_iter: int = 32, alpha: flo
     cdtype = np.complex64 if c0.dtype == np.complex64 else np.complex128
     mag = np.broadcast_to(np.asarray(mag), c0.shape)
     F, N = c0.shape[-2:]
-    c_nf = np.swapaxes(c0.reshape(-1, F, N), -1, -2).astype(cdtype)  # (B, N, F), contiguous
-    mag_nf = np.swapaxes(mag.reshape(-1, F, N), -1, -2).astype(np.float32 if cdtype == np.complex64 else np.float64)
+    c_nf = np.ascontiguousarray(np.swapaxes(c0.reshape(-1, F, N), -1, -2), dtype=cdtype)  # (B, N, F)
+    mag_nf = np.swapaxes(mag.reshape(-1, F, N), -1, -2)
     out = np.stack([fgla_clip(c_nf[b], mag_nf[b], cfg, n_iter, alpha) for b in range(c_nf.shape[0])])
     return np.swapaxes(out, -1, -2).reshape(c0.shape)
 
 
 def fgla_clip(c, mag, cfg: AudioConfig, n_iter: int, alpha: float):
-    """FGLA of one clip in the frame-major layout: c (N, M/2+1) complex, mag (N, M/2+1) real,
-    both C-contiguous (they are not modified). Returns the refined (N, M/2+1) coefficients."""
+    """FGLA of one clip in the frame-major layout: c (N, M/2+1) complex, mag (N, M/2+1) real
+    (neither is modified). Returns the refined (N, M/2+1) coefficients."""
     work = _Work(cfg, c.dtype)  # scratch arrays for all iterations
     real = work.real
-    c_prev = np.array(c, dtype=work.cplx)
+    c_prev = np.array(c, dtype=work.cplx, order="C")  # C order: the kernel writes through ravel views
     t, proj = np.array(c_prev), np.empty_like(c_prev)
     x = np.empty(cfg.signal_length, dtype=real)
     mag_flat = np.ascontiguousarray(mag, dtype=real).ravel()

@@ -27,7 +27,7 @@ from ggan_lib.audio import kernels
 from ggan_lib.audio.fgla import _fgla_torch_nf, fgla, fgla_clip
 from ggan_lib.audio.gabor import _idgt_nf, _idgt_torch_nf, _is_torch, dgt
 from ggan_lib.audio.kernels import argsort_desc as _argsort_desc
-from ggan_lib.audio.spectrogram import spectrogram_to_logmag, spectrogram_to_magnitude
+from ggan_lib.audio.spectrogram import check_spectrogram, spectrogram_to_logmag, spectrogram_to_magnitude
 from ggan_lib.config import PGHI_TOL, AudioConfig
 
 try:
@@ -302,22 +302,25 @@ def spectrogram_to_audio(spec, cfg: AudioConfig = AudioConfig(), n_gla: int = 0,
     """
     if _is_torch(spec):
         return _to_audio_torch(spec, cfg, n_gla, alpha, tol, workers)
-    logs = spectrogram_to_logmag(spec, cfg)  # (..., F, N) float64
-    lflat = logs.reshape(-1, *logs.shape[-2:])
-    y = np.empty((lflat.shape[0], cfg.signal_length), dtype=np.float32)
+    spec = np.asarray(spec)
+    if spec.ndim < 2 or spec.shape[-2:] != tuple(cfg.spec_shape):
+        check_spectrogram(spec, cfg)  # raises; values are checked clip by clip below
+    flat = spec.reshape(-1, *spec.shape[-2:])
+    y = np.empty((flat.shape[0], cfg.signal_length), dtype=np.float32)
 
     def one(i):
-        """Clip i: PGHI, FGLA, inverse DGT, all in the frame-major layout after the phase."""
-        mag = np.exp(lflat[i])
+        """Clip i, end to end in cache: PGHI, FGLA, inverse DGT (frame-major after the phase)."""
+        logs = spectrogram_to_logmag(flat[i], cfg)  # (F, N) float64
+        mag = np.exp(logs)
         c = np.empty(mag.shape, dtype=np.complex128)
-        kernels.polar(mag.ravel(), _pghi_clip(mag, cfg, tol, lflat[i]).ravel(), c.ravel())
+        kernels.polar(mag.ravel(), _pghi_clip(mag, cfg, tol, logs).ravel(), c.ravel())
         c = np.ascontiguousarray(c.T)  # (N, F)
         if n_gla > 0:
             c = fgla_clip(c, np.ascontiguousarray(mag.T), cfg, n_gla, alpha)
         y[i] = _idgt_nf(c[None], cfg)[0]
 
-    _map_clips(one, lflat.shape[0], workers)
-    return y.reshape(*logs.shape[:-2], cfg.signal_length)
+    _map_clips(one, flat.shape[0], workers)
+    return y.reshape(*spec.shape[:-2], cfg.signal_length)
 
 
 def _to_audio_torch(spec, cfg: AudioConfig, n_gla: int, alpha: float, tol: float, workers):
