@@ -45,7 +45,7 @@ def parse_args(argv=None):
                    "e.g. ggan_lib_base) whose PGHI and PGHI + FGLA join the per-clip table, interleaved")
     p.add_argument("--batches", type=int, nargs="*", default=[1, 16, 64, 256], help="batch sizes")
     p.add_argument("--lengths", type=int, nargs="*", default=[16384, 32768, 65536], help="signal lengths L")
-    p.add_argument("--n-long", type=int, default=8, help="clips per signal length")
+    p.add_argument("--n-long", type=int, default=16, help="clips per signal length")
     return p.parse_args(argv)
 
 
@@ -162,9 +162,10 @@ def batch_paths(cfg, n_gla: int):
             for k in (0, n_gla) for name, fn in paths.items()}
 
 
-def run_batches(paths, specs, sizes, reps: int = 3):
-    """clips/s {name: {size: clips/s}}; a batch of size B is cut from the clips (repeated if
-    needed). Sizes and paths are interleaved, ``reps`` rounds, so load drifts hit all alike."""
+def run_batches(paths, specs, sizes, reps: int = 2):
+    """clips/s {name: {size: clips/s}} over the first 64 clips: batch 1 is 64 calls of one clip,
+    batch 16 four calls, batch 64 one, batch 256 the 64 clips four times in one call. Sizes and
+    paths are interleaved, ``reps`` rounds, so load drifts hit all alike."""
     import numpy as np
     import torch
 
@@ -175,8 +176,9 @@ def run_batches(paths, specs, sizes, reps: int = 3):
     secs = {k: dict.fromkeys(sizes, 0.0) for k in paths}
     for _ in range(reps):
         for size in sizes:
-            n_batches = max(1, 16 // size)  # batch 1: 16 different clips one at a time
-            batches = [pool[(np.arange(size) + b * size) % len(pool)] for b in range(n_batches)]
+            # every size runs the same 64 clips (256: those 64, 4 times): the same work per clip
+            n_batches = max(1, 64 // size)
+            batches = [pool[(np.arange(size) + b * size) % 64 % len(pool)] for b in range(n_batches)]
             if size == 1:
                 batches = [b[0] for b in batches]  # one (256, 128) clip per call
             for name, fn in paths.items():
