@@ -138,6 +138,7 @@ def _heap_integrate_nb(mag, tstep, fstep, tol):  # pragma: no cover - compiled b
     n_words = (FN + 63) // 64
     bits = np.zeros(n_words, dtype=np.uint64)  # bit r set: rank r is queued
     summary = np.zeros((n_words + 63) // 64, dtype=np.uint64)  # bit w set: bits[w] != 0
+    lo = np.zeros(1, dtype=np.int64)  # no summary word below lo is non-zero: pops scan from there
     next_seed = 0
     while True:
         while next_seed < FN and done[order[next_seed]]:
@@ -145,12 +146,12 @@ def _heap_integrate_nb(mag, tstep, fstep, tol):  # pragma: no cover - compiled b
         if next_seed == FN:
             break
         done[order[next_seed]] = True
-        _push(bits, summary, next_seed)
+        _push(bits, summary, lo, next_seed)
         size = 1
         while size > 0:
-            p = order[_pop(bits, summary)]
+            p = order[_pop(bits, summary, lo)]
             size -= 1
-            size += _spread(p, phase, done, bits, summary, rank, tstep, fstep)
+            size += _spread(p, phase, done, bits, summary, lo, rank, tstep, fstep)
     return phase.reshape(F, N)
 
 
@@ -162,7 +163,7 @@ def _descending_order(magf):  # pragma: no cover - compiled by numba
     return np.concatenate((above, np.flatnonzero(magf == low))).astype(np.int32)
 
 
-def _spread(p, phase, done, bits, summary, rank, tstep, fstep):  # pragma: no cover - numba
+def _spread(p, phase, done, bits, summary, lo, rank, tstep, fstep):  # pragma: no cover - numba
     """Integrate the phase from p to its undone 4-neighbours and queue them; return how many."""
     F, N = tstep.shape
     m, n = p // N, p % N
@@ -179,7 +180,7 @@ def _spread(p, phase, done, bits, summary, rank, tstep, fstep):  # pragma: no co
         step = (fstep[m, n] + fstep[mm, nn]) * dm + (tstep[m, n] + tstep[mm, nn]) * dn
         phase[q] = phase[p] + step / 2.0  # trapezoid rule
         done[q] = True
-        _push(bits, summary, rank[q])
+        _push(bits, summary, lo, rank[q])
         pushed += 1
     return pushed
 
@@ -198,18 +199,21 @@ def _ctz(x):  # pragma: no cover - compiled by numba
     return _CTZ[(low * _DEBRUIJN) >> np.uint64(58)]
 
 
-def _push(bits, summary, r):  # pragma: no cover - compiled by numba
+def _push(bits, summary, lo, r):  # pragma: no cover - compiled by numba
     """Queue rank r."""
     w = r >> 6
     bits[w] |= np.uint64(1) << np.uint64(r & 63)
     summary[w >> 6] |= np.uint64(1) << np.uint64(w & 63)
+    lo[0] = min(lo[0], w >> 6)
 
 
-def _pop(bits, summary):  # pragma: no cover - compiled by numba
-    """Remove and return the smallest queued rank (the queue must not be empty)."""
-    s = 0
+def _pop(bits, summary, lo):  # pragma: no cover - compiled by numba
+    """Remove and return the smallest queued rank (the queue must not be empty); the scan for
+    it starts at lo, not 0, so a pop does not grow with the clip's size."""
+    s = lo[0]
     while summary[s] == 0:
         s += 1
+    lo[0] = s
     w = (s << 6) + _ctz(summary[s])
     r = (w << 6) + _ctz(bits[w])
     bits[w] &= bits[w] - np.uint64(1)  # clear the lowest set bit: r
