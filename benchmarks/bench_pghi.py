@@ -11,6 +11,13 @@ exp(-pi t^2 / (a M)) truncated to t in [-256, 256) (peak 1); its magnitude is gi
 ||g_peak1|| * T (the DGT uses the unit-norm window) with one extra frame (librosa has 129 frames,
 the circular DGT 128: the extra frame is the DGT's frame 0, its circular neighbour).
 
+Then, in the same run: clips/s of ``spectrogram_to_audio`` on batches of 1, 16, 64 and 256
+clips (numpy float64 and torch float32 on the CPU, torch float32 on CUDA when there is one; with
+and without FGLA), the paths interleaved batch size by batch size; and ms/clip against the
+signal length L = 16384, 32768, 65536 (clips of the data set tiled to length L). Times are CPU
+seconds of the process (``time.process_time``: on a shared machine, less sensitive to being
+descheduled than wall time) unless a column says wall.
+
     python benchmarks/bench_pghi.py --n-clips 200 --threads 1
 """
 from __future__ import annotations
@@ -33,6 +40,12 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=1, help="BLAS / OpenMP / torch threads")
     p.add_argument("--n-gla", type=int, default=32, help="FGLA iterations after PGHI")
     p.add_argument("--skip-librosa", action="store_true", help="only the DGT-based methods")
+    p.add_argument("--gla100", action="store_true", help="also librosa GLA100")
+    p.add_argument("--before", default=None, help="an importable copy of an earlier ggan_lib (renamed, "
+                   "e.g. ggan_lib_base) whose PGHI and PGHI + FGLA join the per-clip table, interleaved")
+    p.add_argument("--batches", type=int, nargs="*", default=[1, 16, 64, 256], help="batch sizes")
+    p.add_argument("--lengths", type=int, nargs="*", default=[16384, 32768, 65536], help="signal lengths L")
+    p.add_argument("--n-long", type=int, default=16, help="clips per signal length")
     return p.parse_args(argv)
 
 
@@ -50,7 +63,7 @@ def pick_clips(folder: Path, n: int):
     return picked[:n]
 
 
-def make_methods(cfg, n_gla: int, with_librosa: bool):
+def make_methods(cfg, n_gla: int, with_librosa: bool, gla100: bool = False, before=None):
     """{name: fn(spec (256, 128), T (257, 128)) -> audio (L,)} for every benchmarked method."""
     import librosa
     import numpy as np
@@ -77,9 +90,16 @@ def make_methods(cfg, n_gla: int, with_librosa: bool):
         f"PGHI + FGLA{n_gla}": lambda spec, T: spectrogram_to_audio(spec, cfg, n_gla, workers=1),
         f"FGLA{n_gla} zero phase (DGT)": lambda spec, T: idgt(fgla(T + 0j, T, cfg, n_gla), cfg),
     }
+    if before:
+        import importlib
+
+        old = importlib.import_module(f"{before}.audio.pghi").spectrogram_to_audio
+        methods["before: PGHI"] = lambda spec, T: old(spec, cfg, workers=1)
+        methods[f"before: PGHI + FGLA{n_gla}"] = lambda spec, T: old(spec, cfg, n_gla, workers=1)
     if with_librosa:
         methods[LIBROSA32] = lambda spec, T: librosa_gla(T, 32)
-        methods["librosa GLA100 zero (Gauss-512 STFT)"] = lambda spec, T: librosa_gla(T, 100)
+        if gla100:
+            methods["librosa GLA100 zero (Gauss-512 STFT)"] = lambda spec, T: librosa_gla(T, 100)
     return methods
 
 
@@ -95,26 +115,123 @@ def run(methods, specs, cfg):
 
     for fn in methods.values():  # warm-up: numba compilation, FFT plans
         fn(specs[0], spectrogram_to_magnitude(specs[0], cfg))
-    out = {k: ([], []) for k in methods}
+    out = {k: ([], [], []) for k in methods}
     for spec in specs:
         T = spectrogram_to_magnitude(spec, cfg)  # (257, 128), the target of every method
         for name, fn in methods.items():  # interleaved, so machine load hits all methods alike
-            t0 = time.perf_counter()
+            t0, w0 = time.process_time(), time.perf_counter()
             y = fn(spec, T)
-            out[name][1].append(1000 * (time.perf_counter() - t0))
+            out[name][1].append(1000 * (time.process_time() - t0))
+            out[name][2].append(1000 * (time.perf_counter() - w0))
             out[name][0].append(float(spectral_convergence(y, T, cfg)))
-    return {k: (np.array(sc), np.array(ms)) for k, (sc, ms) in out.items()}
+    return {k: tuple(np.array(v) for v in vals) for k, vals in out.items()}
 
 
 def print_table(results):
     """Print the markdown table and the PGHI speed-up."""
-    print("| method | SC dB mean | SC dB std | ms/clip mean | ms/clip std |")
-    print("|---|---|---|---|---|")
-    for name, (sc, ms) in results.items():
-        print(f"| {name} | {sc.mean():.2f} | {sc.std():.2f} | {ms.mean():.1f} | {ms.std():.1f} |")
+    print("| method | SC dB mean | SC dB std | CPU ms/clip mean | std | wall ms/clip mean |")
+    print("|---|---|---|---|---|---|")
+    for name, (sc, ms, wall) in results.items():
+        print(f"| {name} | {sc.mean():.2f} | {sc.std():.2f} | {ms.mean():.2f} | {ms.std():.2f} | {wall.mean():.2f} |")
     if LIBROSA32 in results:
-        ratio = results[LIBROSA32][1].mean() / results["PGHI"][1].mean()
-        print(f"\nPGHI speed-up over librosa GLA32 (ratio of mean ms/clip): {ratio:.1f}x")
+        lib = results[LIBROSA32][1].mean()
+        ratio = lib / results["PGHI"][1].mean()
+        print(f"\nPGHI speed-up over librosa GLA32 (ratio of mean CPU ms/clip): {ratio:.1f}x")
+        for name in results:
+            if "FGLA" in name and "librosa" not in name:
+                print(f"{name} / librosa GLA32 (CPU time): {results[name][1].mean() / lib:.3f}")
+    for name in [k for k in results if k.startswith("before: ")]:
+        new = name[len("before: "):]
+        print(f"{new} after / before (CPU time): {results[new][1].mean() / results[name][1].mean():.3f}")
+
+
+def batch_paths(cfg, n_gla: int):
+    """{name: fn(specs (B, 256, 128) float64 numpy) -> audio} for the batch table."""
+    import torch
+
+    from ggan_lib.audio.pghi import spectrogram_to_audio
+
+    def on(device, dtype):
+        return lambda s, k: spectrogram_to_audio(torch.as_tensor(s, dtype=dtype, device=device), cfg, k, workers=1)
+
+    paths = {"numpy f64": lambda s, k: spectrogram_to_audio(s, cfg, k, workers=1),
+             "torch f32 cpu": on("cpu", torch.float32)}
+    if torch.cuda.is_available():
+        paths["torch f32 cuda"] = on("cuda", torch.float32)
+    return {f"{name}{' + FGLA' + str(k) if k else ''}": (lambda s, fn=fn, k=k: fn(s, k))
+            for k in (0, n_gla) for name, fn in paths.items()}
+
+
+def run_batches(paths, specs, sizes, reps: int = 2):
+    """clips/s {name: {size: clips/s}} over the first 64 clips: batch 1 is 64 calls of one clip,
+    batch 16 four calls, batch 64 one, batch 256 the 64 clips four times in one call. Sizes and
+    paths are interleaved, ``reps`` rounds, so load drifts hit all alike."""
+    import numpy as np
+    import torch
+
+    pool = np.stack(specs)
+    for fn in paths.values():
+        fn(pool[:2])  # warm-up
+    clips = {k: dict.fromkeys(sizes, 0) for k in paths}
+    secs = {k: dict.fromkeys(sizes, 0.0) for k in paths}
+    for _ in range(reps):
+        for size in sizes:
+            # every size runs the same 64 clips (256: those 64, 4 times): the same work per clip
+            n_batches = max(1, 64 // size)
+            batches = [pool[(np.arange(size) + b * size) % 64 % len(pool)] for b in range(n_batches)]
+            if size == 1:
+                batches = [b[0] for b in batches]  # one (256, 128) clip per call
+            for name, fn in paths.items():
+                cuda = "cuda" in name
+                if cuda:
+                    torch.cuda.synchronize()
+                t0 = time.perf_counter() if cuda else time.process_time()
+                for batch in batches:
+                    y = fn(batch)
+                if cuda:
+                    _ = y.cpu()
+                secs[name][size] += (time.perf_counter() if cuda else time.process_time()) - t0
+                clips[name][size] += n_batches * size
+    return {k: {s: clips[k][s] / secs[k][s] for s in sizes} for k in paths}
+
+
+def print_batches(out, sizes):
+    """Print the clips/s table and batch-64 over batch-1."""
+    print("\n| path (clips/s; CPU time, wall on CUDA) | " + " | ".join(f"batch {s}" for s in sizes)
+          + " | batch 64 / batch 1 |")
+    print("|---|" + "---|" * (len(sizes) + 1))
+    for name, row in out.items():
+        r = f"{row[64] / row[1]:.2f}" if 64 in row and 1 in row else ""
+        print(f"| {name} | " + " | ".join(f"{row[s]:.1f}" for s in sizes) + f" | {r} |")
+
+
+def run_lengths(files, lengths, n_clips, n_gla, load_audio):
+    """ms/clip of PGHI and PGHI + FGLA (numpy, one clip at a time) per signal length L."""
+    import numpy as np
+
+    from ggan_lib.audio import AudioConfig, audio_to_spectrogram
+    from ggan_lib.audio.pghi import spectrogram_to_audio
+
+    base = AudioConfig()
+    clips = np.stack([load_audio(f, base) for f in files[:n_clips]])
+    rows = {}
+    for L in lengths:
+        cfg = AudioConfig(signal_length=L, spec_shape=(256, L // base.hop))
+        specs = audio_to_spectrogram(np.tile(clips, (1, L // base.signal_length)), cfg).astype(np.float64)
+        spectrogram_to_audio(specs[0], cfg, n_gla, workers=1)  # warm-up (windows of this L)
+        row = []
+        for k in (0, n_gla):
+            t0 = time.process_time()
+            for s in specs:
+                spectrogram_to_audio(s, cfg, k, workers=1)
+            row.append(1000 * (time.process_time() - t0) / len(specs))
+        rows[L] = row
+    L0 = lengths[0]
+    print("\n| L | PGHI ms/clip | PGHI + FGLA ms/clip | PGHI / (L log L), rel. | PGHI + FGLA / (L log L), rel. |")
+    print("|---|---|---|---|---|")
+    for L, (p, f) in rows.items():
+        nl = (L * np.log(L)) / (L0 * np.log(L0))
+        print(f"| {L} | {p:.2f} | {f:.2f} | {p / rows[L0][0] / nl:.2f} | {f / rows[L0][1] / nl:.2f} |")
 
 
 def main(argv=None):
@@ -132,13 +249,17 @@ def main(argv=None):
     cfg = AudioConfig()
     files = pick_clips(args.data, args.n_clips)
     specs = [audio_to_spectrogram(load_audio(f, cfg), cfg).astype(np.float64) for f in files]
-    results = run(make_methods(cfg, args.n_gla, not args.skip_librosa), specs, cfg)
+    results = run(make_methods(cfg, args.n_gla, not args.skip_librosa, args.gla100, args.before), specs, cfg)
     n_speakers = len({f.stem.split("_")[1] for f in files})
     n_digits = len({f.stem.split("_")[0] for f in files})
     print(f"{len(files)} FSDD clips ({n_speakers} speakers x {n_digits} digits), "
           f"{args.threads} thread(s); "
-          "SC vs T on the exact DGT (lower is better)\n")
+          "SC vs T on the exact DGT (lower is better)\n", flush=True)
     print_table(results)
+    if args.batches:
+        print_batches(run_batches(batch_paths(cfg, args.n_gla), specs, args.batches), args.batches)
+    if args.lengths:
+        run_lengths(files, args.lengths, args.n_long, args.n_gla, load_audio)
 
 
 if __name__ == "__main__":

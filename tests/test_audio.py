@@ -55,8 +55,59 @@ def test_canonical_dual_is_not_the_diagonal_approximation():
 @needs_ref
 def test_dgt_matches_ltfat_dgtreal():
     c = dgt(ref("wav16k"))  # (5, 257, 128)
-    assert c.shape == (5, 257, 128)
-    np.testing.assert_allclose(c, ref("dgt"), rtol=0, atol=1e-10)
+    assert c.shape == (5, 257, 128) and c.dtype == np.complex128
+    np.testing.assert_allclose(c, ref("dgt"), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(idgt(ref("dgt")), ref("wav16k"), rtol=0, atol=1e-12)
+
+
+@needs_ref
+@pytest.mark.parametrize("lib", ["numpy", "torch"])
+@pytest.mark.parametrize("dtype, tol", [("float64", 1e-12), ("float32", 2e-6)])
+def test_dgt_and_idgt_match_ltfat(lib, dtype, tol):
+    w, c_ref = ref("wav16k"), ref("dgt")
+    scale = np.abs(c_ref).max()
+    if lib == "numpy":
+        c = dgt(w.astype(dtype))
+        y = idgt(c_ref.astype(c.dtype))
+    else:
+        c = dgt(torch.tensor(w, dtype=getattr(torch, dtype))).numpy()
+        y = idgt(torch.tensor(c_ref).to(torch.complex128 if dtype == "float64" else torch.complex64)).numpy()
+    assert c.dtype == (np.complex128 if dtype == "float64" else np.complex64)
+    np.testing.assert_allclose(c, c_ref, rtol=0, atol=tol * scale)
+    np.testing.assert_allclose(y, w, rtol=0, atol=tol * np.abs(w).max())
+
+
+def _dense_dgt(x, w):
+    """The textbook real DGT with a full-length window w: c[m, n] = sum_l x[l] w[l - n a] e^(-2 pi i m l / M)."""
+    L, a, M = CFG.signal_length, CFG.hop, CFG.n_channels
+    t = np.arange(L)
+    frames = x[None, :] * w[(t[None, :] - a * np.arange(L // a)[:, None]) % L]  # (N, L)
+    return np.fft.rfft(frames.reshape(L // a, L // M, M).sum(axis=1), axis=-1).T  # fold onto l mod M
+
+
+def _dense_idgt(c, w):
+    """x[l] = sum_n w[l - n a] z[n, l mod M] with z = M irfft(c): the synthesis with a full-length window."""
+    L, a, M = CFG.signal_length, CFG.hop, CFG.n_channels
+    t = np.arange(L)
+    z = M * np.fft.irfft(c.T, n=M, axis=-1)  # (N, M)
+    return (w[(t[None, :] - a * np.arange(L // a)[:, None]) % L] * z[:, t % M]).sum(axis=0)
+
+
+def test_window_support_transform_equals_the_full_window_one():
+    # the taps cut the window where it is below float64 rounding: same transform, to rounding
+    g, gd = windows(CFG)
+    x = np.random.default_rng(3).standard_normal(CFG.signal_length)
+    c = dgt(x)
+    np.testing.assert_allclose(c, _dense_dgt(x, g), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(idgt(c), _dense_idgt(c, gd), rtol=0, atol=1e-12)
+
+
+def test_batched_dgt_equals_one_clip_at_a_time():
+    x = np.random.default_rng(4).standard_normal((3, CFG.signal_length))
+    c = dgt(x)
+    for i in range(3):
+        np.testing.assert_array_equal(c[i], dgt(x[i]))
+        np.testing.assert_array_equal(idgt(c)[i], idgt(c[i]))
 
 
 def test_perfect_reconstruction_numpy():

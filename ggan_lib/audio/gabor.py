@@ -10,7 +10,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+import scipy.fft as sfft
 
+from ggan_lib.audio import kernels
 from ggan_lib.audio.load import AudioError, BadSpectrogramError
 from ggan_lib.config import AudioConfig
 
@@ -34,15 +36,6 @@ def gauss_window(L: int = 16384, a: int = 128, M: int = 512) -> np.ndarray:
     return g / np.linalg.norm(g)
 
 
-def _polyphase(g: np.ndarray, a: int, M: int) -> np.ndarray:
-    """Window as (M/a, L/M, M) blocks gq[q, r, j] = g[(r M + j - q a) mod L]."""
-    L = g.shape[-1]
-    q = np.arange(M // a)[:, None, None]
-    r = np.arange(L // M)[None, :, None]
-    j = np.arange(M)[None, None, :]
-    return g[(r * M + j - q * a) % L]
-
-
 def canonical_dual(g: np.ndarray, a: int, M: int) -> np.ndarray:
     """Exact canonical dual window S^-1 g of the Gabor frame (g, a, M) (ltfat ``gabdual``).
 
@@ -62,60 +55,162 @@ def canonical_dual(g: np.ndarray, a: int, M: int) -> np.ndarray:
     return gd.T.reshape(L)
 
 
+# A window's taps (blocks of M samples) whose every value is below this fraction of its peak
+# are dropped: under half an ulp of the largest term in float64, resp. far under float32's.
+_TAP_EPS = {np.float64: 1e-16, np.float32: 1e-9}
+# S^-1's kernel decays ~500x per block; beyond 1e-15 of its peak the FFT inversion leaves only
+# rounding noise (~1e-16) where the true values are < 1e-16: those taps are dropped too.
+_TAP_EPS_INV = {np.float64: 1e-15, np.float32: 1e-9}
+
+
+def _taps(w: np.ndarray, a: int, M: int, eps: float, scale: float = 1.0):
+    """(d0, W): the window as (M/a, D, M) blocks W[q, i, j] = scale w[((d0 + i) M + j - q a) mod L]
+    over the contiguous taps d0 .. d0 + D - 1 (circular, at most L/M) where |w| > eps max|w|."""
+    L = w.shape[-1]
+    R = L // M
+    d = np.arange(R) - R // 2  # tap offsets, centred
+    q = np.arange(M // a)[:, None, None]
+    j = np.arange(M)[None, None, :]
+    W = scale * w[(d[None, :, None] * M + j - q * a) % L]  # (Q, R, M)
+    big = np.flatnonzero(np.abs(W).max(axis=(0, 2)) > eps * np.abs(w).max())
+    lo, hi = big.min(), big.max() + 1
+    return int(d[lo]), np.ascontiguousarray(W[:, lo:hi])
+
+
 @lru_cache(maxsize=8)
 def _windows_np(L: int, a: int, M: int):
-    """Cached (g, gd, FFT'd polyphase of g, FFT'd polyphase of gd) for a lattice."""
+    """Cached (g, gd) of a lattice, float64, read-only."""
     g = gauss_window(L, a, M)
     gd = canonical_dual(g, a, M)
-    # analysis is a circular correlation over blocks r, synthesis a convolution: precompute FFTs
-    Gf = np.conj(np.fft.fft(_polyphase(g, a, M), axis=1))  # (M/a, L/M, M)
-    Gdf = np.fft.fft(_polyphase(gd, a, M), axis=1)  # (M/a, L/M, M)
-    for arr in (g, gd, Gf, Gdf):
+    for arr in (g, gd):
         arr.setflags(write=False)
-    return g, gd, Gf, Gdf
+    return g, gd
+
+
+def _inverse_frame_operator(g: np.ndarray, a: int, M: int) -> np.ndarray:
+    """S^-1 as a length-L 'window' h[e M + j] = h_j[e]: the frame operator of (g, a, M) acts on
+    each residue j as an (L/M x L/M) circulant (see :func:`canonical_dual`), whose inverse is
+    the circular convolution with h_j (computed exactly by an FFT over the blocks)."""
+    L = g.shape[-1]
+    R, N = L // M, L // a
+    j = np.arange(M)[None, None, :]
+    n = np.arange(N)[None, :, None]
+    e = np.arange(R)[:, None, None]
+    s = M * (g[(j + e * M - n * a) % L] * g[(j - n * a) % L]).sum(axis=1)  # (R, M): S_j[e, 0]
+    return np.fft.ifft(1.0 / np.fft.fft(s, axis=0), axis=0).real.reshape(L)
+
+
+@lru_cache(maxsize=16)
+def _taps_cached(L: int, a: int, M: int, dtype):
+    """Read-only taps in ``dtype``: analysis (d0, G); synthesis with g, (d0, M G) (M undoes the
+    irfft's 1/M); and S^-1, (e0, H) with one 'frame' per block. The inverse DGT with the canonical
+    dual gd = S^-1 g is S^-1 applied after the synthesis with g: 5 x M/a + 11 taps, not 15 x M/a."""
+    g, _ = _windows_np(L, a, M)
+    out = []
+    for w, hop, scale, eps in ((g, a, 1.0, _TAP_EPS[dtype]), (g, a, float(M), _TAP_EPS[dtype]),
+                               (_inverse_frame_operator(g, a, M), M, 1.0, _TAP_EPS_INV[dtype])):
+        d0, W = _taps(w, hop, M, eps, scale)
+        W = W.astype(dtype)
+        W.setflags(write=False)
+        out.append((d0, W))
+    return tuple(out)
+
+
+def _taps_np(cfg: AudioConfig, dtype):
+    """((d0, G), (d0, M G), (e0, H)) in float32 for float32 work, else float64."""
+    dtype = np.float32 if dtype == np.float32 else np.float64
+    return _taps_cached(cfg.signal_length, cfg.hop, cfg.n_channels, dtype)
 
 
 def windows(cfg: AudioConfig = AudioConfig()):
     """The analysis window g and its canonical dual gd, each (L,) float64 (cached)."""
-    g, gd, _, _ = _windows_np(cfg.signal_length, cfg.hop, cfg.n_channels)
-    return g, gd
+    return _windows_np(cfg.signal_length, cfg.hop, cfg.n_channels)
 
 
 # --------------------------------------------------------------------------- DGT numpy
+def _real_dtype(x):
+    """float32 for float32 / complex64 arrays, else float64."""
+    return np.float32 if x.dtype in (np.float32, np.complex64) else np.float64
+
+
 def dgt(x, cfg: AudioConfig = AudioConfig()):
-    """Real DGT ('freqinv') of (..., L) signals -> complex (..., M/2+1, N); numpy or torch."""
+    """Real DGT ('freqinv') of (..., L) signals -> complex (..., M/2+1, N); numpy or torch.
+
+    float32 in, complex64 out; anything else is computed in float64 (complex128 out).
+    """
     if _is_torch(x):
         return _dgt_torch(x, cfg)
-    L, a, M = cfg.signal_length, cfg.hop, cfg.n_channels
     x = np.asarray(x)
-    _check_len(x.shape, L)
-    _, _, Gf, _ = _windows_np(L, a, M)
-    Q, R = M // a, L // M
-    xb = x.reshape(*x.shape[:-1], R, M)  # (..., R, M): x[k M + j]
-    Xf = np.fft.fft(xb, axis=-2)  # (..., R, M)
-    # y[p, q, j] = sum_k x[k, j] g[(k - p) M + j - q a]: a circular correlation over k
-    Y = np.fft.ifft(Xf[..., None, :, :] * Gf, axis=-2)  # (..., Q, R, M), index [q, p, j]
-    Y = np.swapaxes(Y, -3, -2).real  # (..., R, Q, M): frame n = p Q + q
-    Y = Y.reshape(*x.shape[:-1], R * Q, M)  # (..., N, M) windowed frames folded onto M
-    c = np.fft.rfft(Y, axis=-1)  # (..., N, M/2+1)
-    return np.swapaxes(c, -1, -2)  # (..., M/2+1, N)
+    _check_len(x.shape, cfg.signal_length)
+    x = x.astype(_real_dtype(x), copy=False)
+    return np.swapaxes(_dgt_nf(x.reshape(-1, cfg.signal_length), cfg), -1, -2).reshape(
+        *x.shape[:-1], cfg.n_channels // 2 + 1, cfg.n_frames)
+
+
+def _dgt_nf(x, cfg: AudioConfig):
+    """DGT of (B, L) real signals in the frame-major layout (B, N, M/2+1), one clip at a time
+    (a clip's frames stay in cache between the windowing and the FFT)."""
+    x = np.ascontiguousarray(x)
+    work = _Work(cfg, x.dtype)
+    out = np.empty((x.shape[0], cfg.n_frames, cfg.n_channels // 2 + 1), dtype=work.cplx)
+    for b in range(x.shape[0]):
+        work.dgt(x[b], out[b])
+    return out
+
+
+class _Work:
+    """Taps and scratch arrays for one clip's transforms, reused from call to call (fresh arrays
+    in a loop cost more than the FFTs: page faults), numpy float32 or float64."""
+
+    def __init__(self, cfg: AudioConfig, dtype):
+        L, a, M = cfg.signal_length, cfg.hop, cfg.n_channels
+        self.real = np.float32 if dtype in (np.float32, np.complex64) else np.float64
+        self.cplx = np.complex64 if self.real == np.float32 else np.complex128
+        self.M, self.shape = M, (1, L // M, M // a, M)
+        self.taps = _taps_np(cfg, self.real)
+        self.frames = np.empty(self.shape, dtype=self.real)  # frames folded onto M: (1, R, Q, M)
+        self.u = np.empty((1, L // M, 1, M), dtype=self.real)
+
+    def dgt(self, x, out):
+        """out (N, M/2+1) = DGT of one clip x (L,), C-contiguous."""
+        (d0, G), _, _ = self.taps
+        kernels.analysis(x.reshape(self.shape[0], self.shape[1], self.M), G, d0, self.frames)
+        y = self.frames.reshape(-1, self.M)
+        if self.real == np.float64:
+            np.fft.rfft(y, axis=-1, out=out)
+        else:  # numpy's float32 rfft is slow; scipy's allocates, still faster
+            out[:] = sfft.rfft(y, axis=-1)
+
+    def idgt(self, c, out):
+        """out (L,) = inverse DGT of one clip's (N, M/2+1) coefficients: S^-1 D_g^* c."""
+        _, (d0, G), (e0, H) = self.taps
+        np.fft.irfft(c, n=self.M, axis=-1, out=self.frames.reshape(-1, self.M))  # M is in the taps
+        kernels.synthesis(self.frames, G, d0, self.u[:, :, 0])  # D_g^* c
+        kernels.synthesis(self.u, H, e0, out.reshape(1, self.shape[1], self.M))  # S^-1
 
 
 def idgt(c, cfg: AudioConfig = AudioConfig()):
-    """Inverse real DGT with the canonical dual window: (..., M/2+1, N) -> real (..., L)."""
+    """Inverse real DGT with the canonical dual window: (..., M/2+1, N) -> real (..., L).
+
+    complex64 in, float32 out; anything else float64.
+    """
     if _is_torch(c):
         return _idgt_torch(c, cfg)
-    L, a, M = cfg.signal_length, cfg.hop, cfg.n_channels
     c = np.asarray(c)
-    Q, R, N = M // a, L // M, L // a
-    _check_coef(c.shape, M // 2 + 1, N)
-    _, _, _, Gdf = _windows_np(L, a, M)
-    z = M * np.fft.irfft(np.swapaxes(c, -1, -2), n=M, axis=-1)  # (..., N, M)
-    z = z.reshape(*z.shape[:-2], R, Q, M)  # frame n = p Q + q -> [p, q, j]
-    Zf = np.fft.fft(np.swapaxes(z, -3, -2), axis=-2)  # (..., Q, R, M) FFT over p
-    # x[k, j] = sum_q sum_p gd[(k - p) M + j - q a] z[p, q, j]: a circular convolution over p
-    xb = np.fft.ifft((Zf * Gdf).sum(axis=-3), axis=-2).real  # (..., R, M)
-    return xb.reshape(*xb.shape[:-2], L)
+    F, N = cfg.n_channels // 2 + 1, cfg.n_frames
+    _check_coef(c.shape, F, N)
+    c = c.astype(np.complex64 if _real_dtype(c) == np.float32 else np.complex128, copy=False)
+    x = _idgt_nf(np.swapaxes(c.reshape(-1, F, N), -1, -2), cfg)
+    return x.reshape(*c.shape[:-2], cfg.signal_length)
+
+
+def _idgt_nf(c, cfg: AudioConfig):
+    """Inverse DGT of (B, N, M/2+1) frame-major coefficients -> (B, L), one clip at a time."""
+    work = _Work(cfg, c.dtype)
+    x = np.empty((c.shape[0], cfg.signal_length), dtype=work.real)
+    for b in range(c.shape[0]):
+        work.idgt(c[b], x[b])
+    return x
 
 
 def _check_len(shape, L):
@@ -132,46 +227,69 @@ def _check_coef(shape, F, N):
 
 # --------------------------------------------------------------------------- DGT torch
 @lru_cache(maxsize=16)
-def _windows_torch_cached(L: int, a: int, M: int, device: str, cdtype):
-    """Polyphase window FFTs as complex tensors on ``device`` (cached per device and dtype)."""
-    _, _, Gf, Gdf = _windows_np(L, a, M)
-    return (torch.tensor(np.array(Gf), dtype=cdtype, device=device),
-            torch.tensor(np.array(Gdf), dtype=cdtype, device=device))
+def _taps_torch_cached(L: int, a: int, M: int, device: str, dtype):
+    """Analysis and synthesis taps (d0, W, block index) as tensors on ``device`` (cached)."""
+    R = L // M
+    out = []
+    np_dtype = np.float64 if dtype == torch.float64 else np.float32
+    for sign, (d0, W) in zip((1, -1, -1), _taps_cached(L, a, M, np_dtype)):
+        D = W.shape[1]
+        # analysis reads block (p + d0 + i) mod R; synthesis block (k - d0 - i) mod R, as a
+        # slice [D - 1 - i, D - 1 - i + R) of the blocks (u - d0 - D + 1) mod R, u < R + D - 1
+        start = d0 if sign > 0 else -d0 - D + 1
+        idx = torch.tensor((np.arange(R + D - 1) + start) % R, device=device)
+        out.append((torch.tensor(np.array(W), dtype=dtype, device=device), idx))
+    return tuple(out)
 
 
-def _windows_torch(cfg: AudioConfig, device, dtype):
-    """Polyphase window FFTs on the input's device, complex64 for float32 input else complex128."""
-    cdtype = torch.complex128 if dtype == torch.float64 else torch.complex64
-    return _windows_torch_cached(cfg.signal_length, cfg.hop, cfg.n_channels, str(device), cdtype)
+def _taps_torch(cfg: AudioConfig, device, dtype):
+    """Taps on the input's device, float64 for float64 input else float32."""
+    dtype = torch.float64 if dtype in (torch.float64, torch.complex128) else torch.float32
+    return _taps_torch_cached(cfg.signal_length, cfg.hop, cfg.n_channels, str(device), dtype)
 
 
 def _dgt_torch(x, cfg: AudioConfig):
     """Torch version of :func:`dgt` (same layout), on x's device, float32 or float64."""
-    L, a, M = cfg.signal_length, cfg.hop, cfg.n_channels
-    _check_len(tuple(x.shape), L)
+    _check_len(tuple(x.shape), cfg.signal_length)
     if x.dtype not in (torch.float32, torch.float64):
         x = x.float()  # ints, half and bfloat16: no FFT support / precision on every device
-    Gf, _ = _windows_torch(cfg, x.device, x.dtype)
-    Q, R = M // a, L // M
-    lead = x.shape[:-1]
-    Xf = torch.fft.fft(x.reshape(*lead, R, M), dim=-2)  # (..., R, M)
-    Y = torch.fft.ifft(Xf.unsqueeze(-3) * Gf, dim=-2).real  # (..., Q, R, M)
-    Y = Y.transpose(-3, -2).reshape(*lead, R * Q, M)  # (..., N, M)
-    return torch.fft.rfft(Y, dim=-1).transpose(-1, -2)  # (..., M/2+1, N)
+    return _dgt_torch_nf(x, cfg).transpose(-1, -2)  # (..., M/2+1, N)
+
+
+def _dgt_torch_nf(x, cfg: AudioConfig):
+    """DGT of (..., L) float tensors in the frame-major layout (..., N, M/2+1)."""
+    L, a, M = cfg.signal_length, cfg.hop, cfg.n_channels
+    (G, idx), _, _ = _taps_torch(cfg, x.device, x.dtype)
+    R, lead = L // M, x.shape[:-1]
+    xp = x.reshape(*lead, R, M).index_select(-2, idx).unsqueeze(-2)  # (..., R + D - 1, 1, M)
+    y = xp[..., :R, :, :] * G[:, 0]
+    for i in range(1, G.shape[1]):  # one tap at a time: no (R, Q, D, M) temporary
+        y = y + xp[..., i:i + R, :, :] * G[:, i]
+    return torch.fft.rfft(y.reshape(*lead, L // a, M), dim=-1)
 
 
 def _idgt_torch(c, cfg: AudioConfig):
     """Torch version of :func:`idgt`, on c's device."""
+    _check_coef(tuple(c.shape), cfg.n_channels // 2 + 1, cfg.n_frames)
+    return _idgt_torch_nf(c.transpose(-1, -2), cfg)
+
+
+def _idgt_torch_nf(c, cfg: AudioConfig):
+    """Inverse DGT of frame-major (..., N, M/2+1) complex tensors -> (..., L): S^-1 D_g^* c."""
     L, a, M = cfg.signal_length, cfg.hop, cfg.n_channels
-    Q, R, N = M // a, L // M, L // a
-    _check_coef(tuple(c.shape), M // 2 + 1, N)
-    real_dtype = torch.float64 if c.dtype == torch.complex128 else torch.float32
-    _, Gdf = _windows_torch(cfg, c.device, real_dtype)
-    z = M * torch.fft.irfft(c.transpose(-1, -2), n=M, dim=-1)  # (..., N, M)
+    R, Q = L // M, M // a
+    _, (G, idx), (H, idx_h) = _taps_torch(cfg, c.device, c.dtype)
+    z = torch.fft.irfft(c, n=M, dim=-1)  # (..., N, M); M is in the taps
     lead = z.shape[:-2]
-    z = z.reshape(*lead, R, Q, M).transpose(-3, -2)  # (..., Q, R, M)
-    Zf = torch.fft.fft(z, dim=-2)
-    xb = torch.fft.ifft((Zf * Gdf).sum(dim=-3), dim=-2).real  # (..., R, M)
-    return xb.reshape(*lead, L)
+    u = _synthesis_torch(z.reshape(*lead, R, Q, M), G, idx)  # (..., R, M)
+    return _synthesis_torch(u.unsqueeze(-2), H, idx_h).reshape(*lead, L)
 
 
+def _synthesis_torch(z, W, idx):
+    """sum_q sum_i W[q, i] z[..., (k - d0 - i) mod R, q, :] -> (..., R, M); z (..., R, Q, M)."""
+    R, D = z.shape[-3], W.shape[1]
+    zp = z.index_select(-3, idx)  # (..., R + D - 1, Q, M)
+    acc = zp[..., D - 1:D - 1 + R, :, :] * W[:, 0]
+    for i in range(1, D):
+        acc = acc + zp[..., D - 1 - i:D - 1 - i + R, :, :] * W[:, i]
+    return acc.sum(dim=-2)

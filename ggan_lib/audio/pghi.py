@@ -23,8 +23,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ggan_lib.audio.gabor import _is_torch, dgt, idgt
-from ggan_lib.audio.spectrogram import spectrogram_to_magnitude
+from ggan_lib.audio import kernels
+from ggan_lib.audio.fgla import _fgla_torch_nf, fgla, fgla_clip
+from ggan_lib.audio.gabor import _idgt_nf, _idgt_torch_nf, _is_torch, dgt
+from ggan_lib.audio.kernels import argsort_desc as _argsort_desc
+from ggan_lib.audio.spectrogram import check_spectrogram, spectrogram_to_logmag, spectrogram_to_magnitude
 from ggan_lib.config import PGHI_TOL, AudioConfig
 
 try:
@@ -73,14 +76,19 @@ def phase_gradients(mag, cfg: AudioConfig = AudioConfig()):
     return tgrad, fgrad
 
 
-def _lattice_gradients(mag, cfg: AudioConfig):
-    """Phase steps in radians per lattice step: (time-direction, frequency-direction), freqinv."""
-    a, M, L = cfg.hop, cfg.n_channels, cfg.signal_length
-    tgrad, fgrad = phase_gradients(mag, cfg)
-    n = np.arange(mag.shape[-1])
-    tstep = a * tgrad * 2 * np.pi / L  # phase advance per hop
-    fstep = -(L / M) * (fgrad + n * a) * 2 * np.pi / L  # per channel; + n a: freqinv convention
-    return tstep, fstep
+def _lattice_gradients(mag, cfg: AudioConfig, logs=None):
+    """Phase steps in radians per lattice step: (time-direction, frequency-direction), freqinv.
+
+    tifresi's gradients of :func:`phase_gradients` in lattice units: a tgrad 2 pi / L is half the
+    centred frequency difference of s, -(L / M)(fgrad + n a) 2 pi / L minus half its centred time
+    difference minus 2 pi n a / M ('freqinv'); one compiled pass per clip. ``logs``: ln|c| if known.
+    """
+    logs = np.log(np.asarray(mag, np.float64) + np.finfo(np.float64).tiny) if logs is None else logs
+    flat = np.ascontiguousarray(logs, dtype=np.float64).reshape(-1, *logs.shape[-2:])
+    tstep, fstep = np.empty_like(flat), np.empty_like(flat)
+    for i in range(flat.shape[0]):
+        kernels.lattice_steps(flat[i], 2 * np.pi * cfg.hop / cfg.n_channels, tstep[i], fstep[i])
+    return tstep.reshape(logs.shape), fstep.reshape(logs.shape)
 
 
 # --------------------------------------------------------------------------- heap integration
@@ -130,6 +138,7 @@ def _heap_integrate_nb(mag, tstep, fstep, tol):  # pragma: no cover - compiled b
     n_words = (FN + 63) // 64
     bits = np.zeros(n_words, dtype=np.uint64)  # bit r set: rank r is queued
     summary = np.zeros((n_words + 63) // 64, dtype=np.uint64)  # bit w set: bits[w] != 0
+    lo = np.zeros(1, dtype=np.int64)  # no summary word below lo is non-zero: pops scan from there
     next_seed = 0
     while True:
         while next_seed < FN and done[order[next_seed]]:
@@ -137,12 +146,12 @@ def _heap_integrate_nb(mag, tstep, fstep, tol):  # pragma: no cover - compiled b
         if next_seed == FN:
             break
         done[order[next_seed]] = True
-        _push(bits, summary, next_seed)
+        _push(bits, summary, lo, next_seed)
         size = 1
         while size > 0:
-            p = order[_pop(bits, summary)]
+            p = order[_pop(bits, summary, lo)]
             size -= 1
-            size += _spread(p, phase, done, bits, summary, rank, tstep, fstep)
+            size += _spread(p, phase, done, bits, summary, lo, rank, tstep, fstep)
     return phase.reshape(F, N)
 
 
@@ -150,11 +159,11 @@ def _descending_order(magf):  # pragma: no cover - compiled by numba
     """Stable argsort of -magf (ties in index order) as int32; the floor is not sorted."""
     low = magf.min()  # most coefficients sit at the log floor: they come last, in index order
     above = np.flatnonzero(magf > low)
-    above = above[np.argsort(-magf[above], kind="mergesort")]
+    above = _argsort_desc(magf, above) if low >= 0 else above[np.argsort(-magf[above], kind="mergesort")]
     return np.concatenate((above, np.flatnonzero(magf == low))).astype(np.int32)
 
 
-def _spread(p, phase, done, bits, summary, rank, tstep, fstep):  # pragma: no cover - numba
+def _spread(p, phase, done, bits, summary, lo, rank, tstep, fstep):  # pragma: no cover - numba
     """Integrate the phase from p to its undone 4-neighbours and queue them; return how many."""
     F, N = tstep.shape
     m, n = p // N, p % N
@@ -171,7 +180,7 @@ def _spread(p, phase, done, bits, summary, rank, tstep, fstep):  # pragma: no co
         step = (fstep[m, n] + fstep[mm, nn]) * dm + (tstep[m, n] + tstep[mm, nn]) * dn
         phase[q] = phase[p] + step / 2.0  # trapezoid rule
         done[q] = True
-        _push(bits, summary, rank[q])
+        _push(bits, summary, lo, rank[q])
         pushed += 1
     return pushed
 
@@ -190,18 +199,21 @@ def _ctz(x):  # pragma: no cover - compiled by numba
     return _CTZ[(low * _DEBRUIJN) >> np.uint64(58)]
 
 
-def _push(bits, summary, r):  # pragma: no cover - compiled by numba
+def _push(bits, summary, lo, r):  # pragma: no cover - compiled by numba
     """Queue rank r."""
     w = r >> 6
     bits[w] |= np.uint64(1) << np.uint64(r & 63)
     summary[w >> 6] |= np.uint64(1) << np.uint64(w & 63)
+    lo[0] = min(lo[0], w >> 6)
 
 
-def _pop(bits, summary):  # pragma: no cover - compiled by numba
-    """Remove and return the smallest queued rank (the queue must not be empty)."""
-    s = 0
+def _pop(bits, summary, lo):  # pragma: no cover - compiled by numba
+    """Remove and return the smallest queued rank (the queue must not be empty); the scan for
+    it starts at lo, not 0, so a pop does not grow with the clip's size."""
+    s = lo[0]
     while summary[s] == 0:
         s += 1
+    lo[0] = s
     w = (s << 6) + _ctz(summary[s])
     r = (w << 6) + _ctz(bits[w])
     bits[w] &= bits[w] - np.uint64(1)  # clear the lowest set bit: r
@@ -239,59 +251,46 @@ def pghi(spec, cfg: AudioConfig = AudioConfig(), *, kind: str = "spec", tol: flo
     if _is_torch(spec):
         spec = spec.detach().cpu().double().numpy()
     if kind == "spec":
-        mag = spectrogram_to_magnitude(spec, cfg)
+        logs = spectrogram_to_logmag(spec, cfg)
+        mag = np.exp(logs)
     else:
         mag = np.asarray(spec, np.float64)
-        mag = np.exp(mag) if kind == "log" else mag
-    return _pghi_mag(mag, cfg, tol, rng, workers)
+        logs, mag = (mag, np.exp(mag)) if kind == "log" else (None, mag)
+    return _pghi_mag(mag, cfg, tol, rng, workers, logs)
 
 
-def _pghi_mag(mag, cfg: AudioConfig, tol: float, rng=None, workers=None) -> np.ndarray:
+def _pghi_mag(mag, cfg: AudioConfig, tol: float, rng=None, workers=None, logs=None) -> np.ndarray:
     """PGHI phase (..., F, N) of a linear magnitude (..., F, N); clips in parallel threads."""
-    tstep, fstep = _lattice_gradients(mag, cfg)
-    flat = np.ascontiguousarray(mag.reshape(-1, *mag.shape[-2:]))
-    tflat, fflat = tstep.reshape(flat.shape), fstep.reshape(flat.shape)
+    flat = np.ascontiguousarray(mag, dtype=np.float64).reshape(-1, *mag.shape[-2:])
+    lflat = None if logs is None else np.ascontiguousarray(logs, dtype=np.float64).reshape(flat.shape)
     phase = np.empty_like(flat)
 
     def one(i):
-        """Integrate clip i (the heap itself is sequential)."""
-        phase[i] = _heap_integrate(flat[i], tflat[i], fflat[i], float(tol))
+        """Phase steps and heap integration of clip i (the heap itself is sequential)."""
+        phase[i] = _pghi_clip(flat[i], cfg, tol, None if lflat is None else lflat[i])
 
-    n_workers = min(workers or os.cpu_count() or 1, flat.shape[0])
-    if n_workers > 1 and njit is not None:  # the compiled heap releases the GIL
-        with ThreadPoolExecutor(n_workers) as pool:
-            list(pool.map(one, range(flat.shape[0])))
-    else:
-        for i in range(flat.shape[0]):
-            one(i)
+    _map_clips(one, flat.shape[0], workers)
     if rng is not None:
         small = flat < tol * flat.max(axis=(-2, -1), keepdims=True)
         phase[small] = rng.uniform(-np.pi, np.pi, int(small.sum()))
     return phase.reshape(mag.shape)
 
 
-# --------------------------------------------------------------------------- FGLA
-def fgla(c0, mag, cfg: AudioConfig = AudioConfig(), n_iter: int = 32, alpha: float = 0.99):
-    """Fast Griffin-Lim (Perraudin et al. 2013): refine coefficients c0 towards magnitude ``mag``.
-
-    c0, mag: (..., M/2+1, N), numpy or torch (all on one device). Returns complex coefficients
-    with magnitude ``mag`` (synthesise them with :func:`ggan_lib.audio.idgt`).
-    """
-    lib = torch if _is_torch(c0) else np
-    c_prev = c0
-    t = c0
-    for _ in range(n_iter):
-        proj = dgt(idgt(t, cfg), cfg)  # nearest consistent coefficients
-        c_new = mag * _unit(proj, lib)  # put the target magnitude back
-        t = c_new + alpha * (c_new - c_prev)  # Nesterov-like momentum
-        c_prev = c_new
-    return c_prev
+def _pghi_clip(mag, cfg: AudioConfig, tol: float, logs=None):
+    """PGHI phase (F, N) of one C-contiguous float64 magnitude (F, N)."""
+    tstep, fstep = _lattice_gradients(mag, cfg, logs)
+    return _heap_integrate(mag, tstep, fstep, float(tol))
 
 
-def _unit(c, lib):
-    """c / |c| with 1 where c == 0."""
-    m = abs(c)
-    return lib.where(m > 0, c / lib.where(m > 0, m, 1.0), 1.0)
+def _map_clips(fn, n: int, workers=None):
+    """fn(0), ..., fn(n - 1) in ``workers`` threads (default one per CPU core; numba releases the GIL)."""
+    n_workers = min(workers or os.cpu_count() or 1, n)
+    if n_workers > 1 and njit is not None:
+        with ThreadPoolExecutor(n_workers) as pool:
+            list(pool.map(fn, range(n)))
+    else:
+        for i in range(n):
+            fn(i)
 
 
 # --------------------------------------------------------------------------- public pipeline
@@ -299,31 +298,55 @@ def spectrogram_to_audio(spec, cfg: AudioConfig = AudioConfig(), n_gla: int = 0,
                          alpha: float = 0.99, tol: float = PGHI_TOL, workers=None):
     """Log-magnitude (..., H, W) in [-1, 1] -> waveform (..., L) via PGHI (+ n_gla FGLA steps).
 
-    numpy in, float32 numpy out; torch in, float32 tensor out on the same device (PGHI itself runs
-    on the CPU, FGLA and the inverse DGT on the device). Raises BadSpectrogramError for a wrong
-    shape or NaN / inf. The audio is at the normalised scale (max |DGT| = 1). ``workers``: threads
-    for the PGHI of a batch (default one per CPU core); alpha, tol: see :func:`fgla`, :func:`pghi`.
+    numpy in, float32 numpy out, float64 inside, each clip end to end (PGHI, FGLA, inverse DGT)
+    in one of ``workers`` threads (default one per CPU core). torch in, float32 tensor out on the
+    same device, in the input's float dtype: PGHI runs on the CPU (threads), FGLA and the inverse
+    DGT batched on the device. Raises BadSpectrogramError for a wrong shape or NaN / inf. The audio
+    is at the normalised scale (max |DGT| = 1). alpha, tol: see :func:`fgla`, :func:`pghi`.
     """
     if _is_torch(spec):
-        dtype = torch.float64 if spec.dtype == torch.float64 else torch.float32
-        mag = spectrogram_to_magnitude(spec.detach().to(dtype), cfg)  # (..., F, N) on the device
-        phase = _pghi_mag(mag.cpu().double().numpy(), cfg, tol, workers=workers)  # on the CPU
-        c = torch.polar(mag, torch.as_tensor(phase, dtype=dtype, device=spec.device))
-    else:
-        mag = spectrogram_to_magnitude(spec, cfg)  # (..., F, N) float64
-        c = _polar(mag, _pghi_mag(mag, cfg, tol, workers=workers))
-    if n_gla > 0:
-        c = fgla(c, mag, cfg, n_gla, alpha)
-    y = idgt(c, cfg)
-    return y.to(torch.float32) if _is_torch(y) else y.astype(np.float32)
+        return _to_audio_torch(spec, cfg, n_gla, alpha, tol, workers)
+    spec = np.asarray(spec)
+    if spec.ndim < 2 or spec.shape[-2:] != tuple(cfg.spec_shape):
+        check_spectrogram(spec, cfg)  # raises; values are checked clip by clip below
+    flat = spec.reshape(-1, *spec.shape[-2:])
+    y = np.empty((flat.shape[0], cfg.signal_length), dtype=np.float32)
+
+    def one(i):
+        """Clip i, end to end in cache: PGHI, FGLA, inverse DGT (frame-major after the phase)."""
+        logs = spectrogram_to_logmag(flat[i], cfg)  # (F, N) float64
+        mag = np.exp(logs)
+        c = np.empty(mag.shape, dtype=np.complex128)
+        kernels.polar(mag.ravel(), _pghi_clip(mag, cfg, tol, logs).ravel(), c.ravel())
+        c = np.ascontiguousarray(c.T)  # (N, F)
+        if n_gla > 0:
+            c = fgla_clip(c, np.ascontiguousarray(mag.T), cfg, n_gla, alpha)
+        y[i] = _idgt_nf(c[None], cfg)[0]
+
+    _map_clips(one, flat.shape[0], workers)
+    return y.reshape(*spec.shape[:-2], cfg.signal_length)
 
 
-def _polar(mag, phase):
-    """mag * exp(i phase) as complex128, without the slower complex exponential."""
-    c = np.empty(mag.shape, dtype=np.complex128)
-    c.real = mag * np.cos(phase)
-    c.imag = mag * np.sin(phase)
-    return c
+def _to_audio_torch(spec, cfg: AudioConfig, n_gla: int, alpha: float, tol: float, workers):
+    """spectrogram_to_audio for a tensor: PGHI on the CPU, FGLA and the inverse DGT on its device
+    (in chunks of a few clips on a CPU, where a whole batch would not stay in cache)."""
+    dtype = torch.float64 if spec.dtype == torch.float64 else torch.float32
+    mag = spectrogram_to_magnitude(spec.detach().to(dtype), cfg)  # (..., F, N) on the device
+    phase = _pghi_mag(mag.cpu().double().numpy(), cfg, tol, workers=workers)  # on the CPU
+    c = torch.polar(mag, torch.as_tensor(phase, dtype=dtype, device=spec.device))
+    lead = c.shape[:-2]
+    c, mag = c.reshape(-1, *c.shape[-2:]).transpose(-1, -2), mag.reshape(-1, *mag.shape[-2:]).transpose(-1, -2)
+    step = c.shape[0] if c.is_cuda else _CPU_CHUNK
+    out = []
+    for i in range(0, c.shape[0], step):
+        ci = c[i:i + step]
+        if n_gla > 0:
+            ci = _fgla_torch_nf(ci, mag[i:i + step], cfg, n_gla, alpha)
+        out.append(_idgt_torch_nf(ci, cfg))
+    return torch.cat(out).reshape(*lead, cfg.signal_length).to(torch.float32)
+
+
+_CPU_CHUNK = 4  # clips per torch CPU step: a chunk's FGLA state stays in cache
 
 
 def spectral_convergence(y, target_mag, cfg: AudioConfig = AudioConfig()):

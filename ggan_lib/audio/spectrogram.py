@@ -100,14 +100,18 @@ def spectrogram_to_magnitude(spec, cfg: AudioConfig = AudioConfig()):
     (exp(5 (x - 1))), and appends the dropped Nyquist row at the floor e^-10. float64 for numpy,
     the input's float dtype for torch.
     """
+    logs = spectrogram_to_logmag(spec, cfg)
+    return torch.exp(logs) if _is_torch(logs) else np.exp(logs)
+
+
+def spectrogram_to_logmag(spec, cfg: AudioConfig = AudioConfig()):
+    """Network log-magnitude (..., H, W) -> natural log-magnitude ln|c| (..., M/2+1, N): the log
+    of :func:`spectrogram_to_magnitude`, 5 (x - 1) with the Nyquist row at -10."""
     check_spectrogram(spec, cfg)
     scale = -cfg.log_floor / 2.0
     if _is_torch(spec):
         x = _area_up(spec if spec.is_floating_point() else spec.float(), cfg)
-        mag = torch.exp(scale * (x - 1.0))
-        nyq = torch.full_like(mag[..., :1, :], float(np.exp(cfg.log_floor)))
-        return torch.cat([mag, nyq], dim=-2)
-    x = _area_up(np.asarray(spec, dtype=np.float64), cfg)
-    mag = np.exp(scale * (x - 1.0))
-    nyq = np.full_like(mag[..., :1, :], np.exp(cfg.log_floor))
-    return np.concatenate([mag, nyq], axis=-2)
+        s = scale * (x - 1.0)
+        return torch.cat([s, torch.full_like(s[..., :1, :], float(cfg.log_floor))], dim=-2)
+    s = scale * (_area_up(np.asarray(spec, dtype=np.float64), cfg) - 1.0)
+    return np.concatenate([s, np.full_like(s[..., :1, :], cfg.log_floor)], axis=-2)

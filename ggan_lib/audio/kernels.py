@@ -1,0 +1,213 @@
+"""Compiled inner loops of the Gabor transform and of fast Griffin-Lim (numba; numpy fallbacks).
+
+The DGT of :mod:`ggan_lib.audio.gabor` works on the signal cut into R = L / M blocks of M samples,
+xb[k, j] = x[k M + j], and on the window cut the same way around each frame: the frame n = p Q + q
+(Q = M / a) sees block p + d through W[q, d - d0, j] = w[(d M + j - q a) mod L] for the few taps
+d = d0 .. d0 + D - 1 where w is not negligible (5 for the Gaussian, 15 for its canonical dual;
+all R of them for a window that fills the signal, which is then the textbook polyphase sum).
+
+- analysis   y[p, q, j] = sum_i xb[(p + d0 + i) mod R, j] W[q, i, j]  (then an FFT over j)
+- synthesis  xb[k, j]   = sum_q sum_i W[q, i, j] z[(k - d0 - i) mod R, q, j]  (after an iFFT)
+
+Both keep the residue j = l mod M, so the DGT's 'freqinv' phase needs no extra factor. Every
+function takes a batch on the first axis and writes into ``out``; numba compiles them with nogil.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+try:
+    from numba import njit
+except ImportError:  # pragma: no cover - numba comes with librosa
+    njit = None
+
+
+def _analysis_nb(xb, W, d0, out):  # pragma: no cover - compiled by numba
+    """out[b, p, q, :] = sum_i xb[b, (p + d0 + i) mod R, :] * W[q, i, :]; xb (B, R, M), out (B, R, Q, M)."""
+    B, R, M = xb.shape
+    Q, D, _ = W.shape
+    for b in range(B):
+        for p in range(R):
+            for q in range(Q):
+                acc = out[b, p, q]
+                acc[:] = 0.0
+                for i in range(D):
+                    xr = xb[b, (p + d0 + i) % R]
+                    wr = W[q, i]
+                    for j in range(M):
+                        acc[j] += xr[j] * wr[j]
+
+
+def _synthesis_nb(z, W, d0, out):  # pragma: no cover - compiled by numba
+    """out[b, k, :] = sum_q sum_i W[q, i, :] * z[b, (k - d0 - i) mod R, q, :]; z (B, R, Q, M)."""
+    B, R, Q, M = z.shape
+    D = W.shape[1]
+    Q4 = Q - Q % 4
+    for b in range(B):
+        for k in range(R):
+            acc = out[b, k]
+            acc[:] = 0.0
+            for i in range(D):
+                zr = z[b, (k - d0 - i) % R]
+                for q in range(0, Q4, 4):  # four frames per pass over acc: fewer loads / stores
+                    w0, w1, w2, w3 = W[q, i], W[q + 1, i], W[q + 2, i], W[q + 3, i]
+                    z0, z1, z2, z3 = zr[q], zr[q + 1], zr[q + 2], zr[q + 3]
+                    for j in range(M):
+                        acc[j] += w0[j] * z0[j] + w1[j] * z1[j] + w2[j] * z2[j] + w3[j] * z3[j]
+                for q in range(Q4, Q):
+                    wr, zq = W[q, i], zr[q]
+                    for j in range(M):
+                        acc[j] += wr[j] * zq[j]
+
+
+def _fgla_update_nb(proj, mag, c_prev, t, alpha):  # pragma: no cover - compiled by numba
+    """One FGLA step in place, elementwise: c = mag proj / |proj| (mag where proj = 0);
+    t = c + alpha (c - c_prev); c_prev = c. proj, c_prev, t: complex arrays seen as flat real
+    (re, im) pairs of length 2 n; mag: flat, length n."""
+    for i in range(mag.shape[0]):
+        re, im = proj[2 * i], proj[2 * i + 1]
+        m = np.sqrt(re * re + im * im)
+        if m > 0:
+            s = mag[i] / m
+            cr, ci = re * s, im * s
+        else:
+            cr, ci = mag[i], 0.0 * mag[i]
+        t[2 * i] = cr + alpha * (cr - c_prev[2 * i])
+        t[2 * i + 1] = ci + alpha * (ci - c_prev[2 * i + 1])
+        c_prev[2 * i] = cr
+        c_prev[2 * i + 1] = ci
+
+
+def _lattice_steps_nb(logs, freqinv, tstep, fstep):  # pragma: no cover - compiled by numba
+    """PGHI phase steps of one (F, N) clip from its log-magnitude, in radians per lattice step.
+
+    s = max(logs, max(logs) - 11) (tifresi's range limit); time step (s[m+1] - s[m-1]) / 2 (0 on
+    the DC and Nyquist rows), frequency step -(s[n+1] - s[n-1]) / 2 - freqinv n (periodic in n).
+    """
+    F, N = logs.shape
+    peak = logs.max()
+    s = np.maximum(logs, peak - 11.0)
+    for m in range(F):
+        for n in range(N):
+            if m == 0 or m == F - 1:
+                tstep[m, n] = 0.0
+            else:
+                tstep[m, n] = (s[m + 1, n] - s[m - 1, n]) / 2.0
+            fstep[m, n] = -(s[m, (n + 1) % N] - s[m, n - 1]) / 2.0 - freqinv * n
+
+
+# fdlibm's kernels: pi/2 in three 33-bit parts (k pio2_i is exact for |k| < 2^20) and the
+# minimax polynomials of sin and cos on [-pi/4, pi/4]
+_PIO2 = (1.57079632673412561417e+00, 6.07710050630396597660e-11, 2.02226624871116645580e-21)
+_SIN = (-1.66666666666666324348e-01, 8.33333333332248946124e-03, -1.98412698298579493134e-04,
+        2.75573137070700676789e-06, -2.50507602534068634195e-08, 1.58969099521155010221e-10)
+_COS = (4.16666666666666019037e-02, -1.38888888888741095749e-03, 2.48015872894767294178e-05,
+        -2.75573143513906633035e-07, 2.08757232129817482790e-09, -1.13596475577881948265e-11)
+
+
+def _polar_nb(mag, phase, out):  # pragma: no cover - compiled by numba
+    """out = mag (cos phase + i sin phase), flat arrays, with a branch-free sin / cos that the
+    compiler vectorises (fdlibm's reduction and polynomials; libm beyond |phase| = 1e6)."""
+    p1, p2, p3 = _PIO2
+    s1, s2, s3, s4, s5, s6 = _SIN
+    c1, c2, c3, c4, c5, c6 = _COS
+    for i in range(phase.shape[0]):
+        x = phase[i]
+        k = np.floor(x * 0.63661977236758134308 + 0.5)  # nearest multiple of pi/2
+        r = ((x - k * p1) - k * p2) - k * p3
+        z = r * r
+        sn = r + r * z * (s1 + z * (s2 + z * (s3 + z * (s4 + z * (s5 + z * s6)))))
+        cs = 1.0 - 0.5 * z + z * z * (c1 + z * (c2 + z * (c3 + z * (c4 + z * (c5 + z * c6)))))
+        quad = np.int64(k) & 3
+        odd = (quad & 1) == 1
+        c = sn if odd else cs  # cos x = cs, -sn, -cs, sn in quadrants 0..3
+        s = cs if odd else sn  # sin x = sn, cs, -sn, -cs
+        c = -c if (quad == 1 or quad == 2) else c
+        s = -s if quad >= 2 else s
+        out[i] = complex(mag[i] * c, mag[i] * s)
+    for i in range(phase.shape[0]):  # k pi/2 is no longer exact: libm's full reduction
+        if abs(phase[i]) > 1e6:
+            out[i] = mag[i] * complex(np.cos(phase[i]), np.sin(phase[i]))
+
+
+def _argsort_desc_nb(vals, idx):  # pragma: no cover - compiled by numba
+    """idx reordered by vals[idx] descending, ties kept in their order (a stable sort): an LSD
+    radix sort of the bit patterns, which for non-negative float64 ascend with the value."""
+    n = idx.shape[0]
+    bits = vals.view(np.uint64)
+    keys, order = np.empty(n, np.uint64), idx.copy()
+    for i in range(n):
+        keys[i] = ~bits[order[i]]  # ascending ~bits = descending value
+    keys2, order2 = np.empty_like(keys), np.empty_like(order)
+    count = np.empty(257, np.int64)
+    for byte in range(8):
+        shift = np.uint64(8 * byte)
+        count[:] = 0
+        for i in range(n):
+            count[np.int64((keys[i] >> shift) & np.uint64(255)) + 1] += 1
+        for b in range(256):
+            count[b + 1] += count[b]
+        for i in range(n):
+            d = np.int64((keys[i] >> shift) & np.uint64(255))
+            keys2[count[d]], order2[count[d]] = keys[i], order[i]
+            count[d] += 1
+        keys, keys2, order, order2 = keys2, keys, order2, order
+    return order
+
+
+def _argsort_desc_np(vals, idx):
+    """numpy version of :func:`_argsort_desc_nb`."""
+    return idx[np.argsort(-vals[idx], kind="stable")]
+
+
+# --------------------------------------------------------------------------- numpy fallbacks
+def _analysis_np(xb, W, d0, out):
+    """numpy version of :func:`_analysis_nb` (no numba)."""
+    out[:] = 0.0
+    for i in range(W.shape[1]):
+        out += np.roll(xb, -(d0 + i), axis=1)[:, :, None, :] * W[:, i]
+
+
+def _synthesis_np(z, W, d0, out):
+    """numpy version of :func:`_synthesis_nb` (no numba)."""
+    acc = np.zeros_like(z)
+    for i in range(W.shape[1]):
+        acc += np.roll(z, d0 + i, axis=1) * W[:, i]
+    out[:] = acc.sum(axis=2)
+
+
+def _lattice_steps_np(logs, freqinv, tstep, fstep):
+    """numpy version of :func:`_lattice_steps_nb` (no numba)."""
+    s = np.maximum(logs, logs.max() - 11.0)
+    tstep[:] = (np.roll(s, -1, axis=0) - np.roll(s, 1, axis=0)) / 2.0
+    tstep[0] = tstep[-1] = 0.0
+    fstep[:] = -(np.roll(s, -1, axis=1) - np.roll(s, 1, axis=1)) / 2.0 - freqinv * np.arange(s.shape[1])
+
+
+def _polar_np(mag, phase, out):
+    """numpy version of :func:`_polar_nb` (no numba)."""
+    out.real = mag * np.cos(phase)
+    out.imag = mag * np.sin(phase)
+
+
+def _fgla_update_np(proj, mag, c_prev, t, alpha):
+    """numpy version of :func:`_fgla_update_nb` (no numba)."""
+    p = proj.view(np.complex128 if proj.dtype == np.float64 else np.complex64)
+    m = np.abs(p)
+    c = np.where(m > 0, p * (mag / np.where(m > 0, m, 1.0)), mag)
+    cp = c_prev.view(p.dtype)
+    t.view(p.dtype)[:] = c + alpha * (c - cp)
+    cp[:] = c
+
+
+if njit is not None:
+    analysis = njit(cache=True, nogil=True)(_analysis_nb)
+    synthesis = njit(cache=True, nogil=True)(_synthesis_nb)
+    fgla_update = njit(cache=True, nogil=True)(_fgla_update_nb)
+    lattice_steps = njit(cache=True, nogil=True)(_lattice_steps_nb)
+    polar = njit(cache=True, nogil=True)(_polar_nb)
+    argsort_desc = njit(cache=True, nogil=True)(_argsort_desc_nb)
+else:  # pragma: no cover
+    argsort_desc = _argsort_desc_np
+    analysis, synthesis, fgla_update = _analysis_np, _synthesis_np, _fgla_update_np
+    lattice_steps, polar = _lattice_steps_np, _polar_np
