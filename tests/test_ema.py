@@ -93,3 +93,17 @@ def test_sample_with_standing_stats_leaves_training_bit_identical():
     b.train(2)
     for (k, va), vb in zip(a.model.state_dict().items(), b.model.state_dict().values()):
         assert torch.equal(va, vb), k
+
+
+def test_standing_stats_once_per_iteration(monkeypatch):
+    import ggan_lib.train.ggan as ggan_mod
+    calls = []
+    real = ggan_mod.standing_bn_stats
+    monkeypatch.setattr(ggan_mod, "standing_bn_stats", lambda *a, **k: (calls.append(1), real(*a, **k)))
+    tr = _trainer(ema_standing_batches=2)
+    tr.train(1)
+    first = tr.sample(4, seed=1)
+    assert torch.equal(tr.sample(4, seed=1), first) and len(calls) == 1  # the monitor samples batch by batch
+    tr.train(1)
+    tr.sample(4)
+    assert len(calls) == 2

@@ -107,8 +107,8 @@ def _speaker_folds(a: argparse.Namespace, argv: list[str]) -> int:
     """--test-speaker all: one results folder per held-out speaker under --out, then the pooled Table II."""
     if a.table != 2:
         raise SystemExit("--test-speaker all is for Table II (Table I scores generation, not a test split)")
-    base = Path(a.out or rp.default_out(a.data, a.preset).with_name(
-        rp.default_out(a.data, a.preset).name + "-speakers")).resolve()
+    default = rp.default_out(a.data, a.preset)
+    base = Path(a.out or default.with_name(default.name + "-speakers")).resolve()
     folder, _, _ = rp.data_source(a.data, "train")
     parts, code = [], 0
     for speaker in folder_speakers(folder):

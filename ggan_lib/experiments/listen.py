@@ -8,6 +8,7 @@ clip's ``c{class}_{i}.wav``. A model's audio settings come with it (its spectrog
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -18,13 +19,14 @@ import torch
 
 from ggan_lib.audio import audio_to_spectrogram, load_audio, spectrogram_to_audio
 from ggan_lib.config import AudioConfig
-from ggan_lib.data import AUDIO_SUFFIXES
+from ggan_lib.data import AUDIO_SUFFIXES, DIGIT_PATTERN
+from ggan_lib.data.listing import audio_files as listed_audio_files
 from ggan_lib.experiments.zoo import Pretrained
 from ggan_lib.io.atomic import atomic_write
 from ggan_lib.metrics.classifier import DigitClassifier, as_audio_tensor
 
-_LABELLED_NAMES = (re.compile(r"^(?P<label>\d+)_[^_]+_\d+$"),   # FSDD: {digit}_{speaker}_{take}
-                   re.compile(r"^c(?P<label>\d+)_\d+$"))          # generated: c{class}_{i}
+_LABELLED_NAMES = (DIGIT_PATTERN,                         # FSDD: {digit}_{speaker}_{take}
+                   re.compile(r"^c(?P<label>\d+)_\d+$"))  # generated: c{class}_{i}
 
 
 @dataclass(frozen=True)
@@ -48,12 +50,13 @@ def label_from_name(path: str | Path) -> int | None:
 
 
 def audio_files(folder: str | Path) -> list[Path]:
-    """The audio files directly in a folder, sorted; a clear error when there are none."""
+    """The audio files directly in a folder, sorted (data.listing's rule); a clear error when there are none."""
     root = Path(folder)
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no such folder")
-    files = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
-                   and not p.name.startswith("."))
+    files, bad = listed_audio_files(root)
+    if bad:
+        warnings.warn(f"{root}: left out " + "; ".join(f"{name} ({why})" for name, why in bad.items()), stacklevel=2)
     if not files:
         raise FileNotFoundError(f"{root}: no audio files ({', '.join(sorted(AUDIO_SUFFIXES))})")
     return files

@@ -35,9 +35,7 @@ from ggan_lib.audio.pghi import spectrogram_to_audio
 from ggan_lib.config import CRITERIA, EvalConfig, MonitorConfig  # noqa: F401  (re-exported)
 from ggan_lib.io import atomic
 from ggan_lib.metrics.accuracy import ggan_accuracy
-from ggan_lib.metrics.reference import reference_statistics
 from ggan_lib.metrics.scores import (
-    FeatureStats,
     classifier_outputs,
     feature_statistics,
     frechet_distance,
@@ -221,15 +219,6 @@ def postfix(rec: dict[str, float]) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------- run folders
-def real_audio_statistics(classifier, waves: np.ndarray, feature_kind: str, *, cache: str | os.PathLike | None = None,
-                          device="cpu", progress: bool = False) -> FeatureStats:
-    """Deprecated: FeatureStats of the clips as given, i.e. ``reference_statistics(..., reference="raw")`` of
-    ggan_lib.metrics.reference with ``feature_kind`` (cached as .npz when ``cache`` is given)."""
-    ev = EvalConfig.preset("small").replace(feature_kind=feature_kind)
-    return reference_statistics(classifier, waves, ev, AudioConfig().spec_shape, cache=cache, device=device,
-                                progress=progress, reference="raw")
-
-
 def read_evals(path: str | os.PathLike) -> dict[str, list]:
     """The ``eval/...`` records of a JSONL training log as {name: [values...]}, with "iter" (for plotting)."""
     recs = [json.loads(ln) for ln in Path(path).read_text(encoding="utf-8").splitlines() if ln.strip()]

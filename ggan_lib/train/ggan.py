@@ -98,6 +98,7 @@ class Trainer(Algorithm1Phases):
         self.set_networks({n: getattr(model, n) for n in NETS})
         self.broadcast(list(self.model.parameters()) + list(self.model.buffers()))
         self.ema_G = copy.deepcopy(self.nets["G"]).eval().requires_grad_(False) if cfg.ema else None
+        self._standing_at: int | None = None  # iteration whose standing BN statistics the EMA G holds
         if cfg.compile:  # in place: state_dict keys stay those of the plain modules
             for net in self.nets.values():
                 net.compile()
@@ -221,8 +222,10 @@ class Trainer(Algorithm1Phases):
         E.eval(), G.eval()
         for bn in self._bns["G"]:
             bn.track_running_stats = True
-        if G is self.ema_G and self.cfg.ema_standing_batches:  # the EMA's own BN statistics, not G's
+        if G is self.ema_G and self.cfg.ema_standing_batches and self._standing_at != self.iteration:
+            # the EMA's own BN statistics, not G's: once per iteration (the next EMA update copies G's again)
             standing_bn_stats(G, E, self.mcfg, self.cfg.ema_standing_batches, device=self.device)
+            self._standing_at = self.iteration
         return G(E(z, c)).float()
 
     # ---------------------------------------------------------------- checkpoints
@@ -262,6 +265,7 @@ class Trainer(Algorithm1Phases):
         self.model.load_state_dict(state["nets"])
         if self.ema_G is not None:
             self.ema_G.load_state_dict(state["ema_G"])
+            self._standing_at = None
         gens = state["data_rng"]
         if len(gens) == self.world:
             self.gen.set_state(gens[self.rank])
