@@ -61,13 +61,16 @@ print(f"{gen.kind} from {gen.path}; classifier test accuracy {clf.test_accuracy}
 
 # %%
 train_waves, _ = rp.load_waves(data, "train", n_real, seed)
-test_waves, _ = rp.load_waves(data, "test", 0, seed)
+test_waves, test_labels = rp.load_waves(data, "test", 0, seed)
 score = dict(feature_kind=feature_kind, n_splits=n_splits, device=device)
 real_train, refs = rp.real_reference(train_waves, clf, preset=preset, progress=progress, **score)
-real_test = rp.score_real(test_waves, refs["roundtrip"], clf, preset=preset, raw_stats=refs["raw"], **score)
+real_test = rp.score_real(test_waves, refs["roundtrip"], clf, preset=preset, raw_stats=refs["raw"],
+                          labels=test_labels, **score)
 print(f"real train IS {real_train['is']:.2f} (round trip {real_train['is_roundtrip']:.2f}), "
       f"real test IS {real_test['is']:.2f} (round trip {real_test['is_roundtrip']:.2f}); "
-      f"real test FID {real_test['fid']:.2f} (round trip), {real_test['fid_raw']:.2f} (raw)")
+      f"real test FID {real_test['fid']:.2f} (round trip), {real_test['fid_raw']:.2f} (raw); "
+      f"the classifier hears {100 * real_test['heard_as_label']:.1f} % of test clips as their digit "
+      f"({100 * real_test['heard_as_label_roundtrip']:.1f} % after the round trip)")
 
 # %% [markdown]
 # ## Generated audio
@@ -75,7 +78,8 @@ print(f"real train IS {real_train['is']:.2f} (round trip {real_train['is_roundtr
 # %%
 specs = gen.sample(n_clips, seed=seed, batch_size=64, device=device).cpu()  # z: model.latent.fixed_codes
 generated = rp.score_generated(specs, refs["roundtrip"], clf, raw_stats=refs["raw"], preset=preset,
-                               on_nonfinite=on_nonfinite, progress=progress, **score)
+                               on_nonfinite=on_nonfinite, progress=progress,
+                               codes=rp.generated_codes(gen.kind, n_clips, gen.model_cfg.n_classes), **score)
 print(generated)
 
 # %%

@@ -165,3 +165,28 @@ def test_fgla_numpy_batch_float32_and_torch_agree():
     c32 = fgla(c0.astype(np.complex64), T, CFG, n_iter=3)
     assert c32.dtype == np.complex64
     np.testing.assert_allclose(c32, c, rtol=0, atol=1e-4)
+
+
+def test_floor_gate_silences_cells_at_the_floor_and_nothing_else():
+    """AudioConfig.floor_gate: cells with x <= -1 + gate invert to magnitude 0; louder cells keep theirs."""
+    import dataclasses
+
+    from ggan_lib.audio.pghi import floor_gate_mask
+    from ggan_lib.audio.spectrogram import spectrogram_to_logmag
+    spec = ref("logmag_norm")[:1]
+    cfg = AudioConfig()
+    assert cfg.floor_gate == 0.1
+    logs = spectrogram_to_logmag(spec, cfg)
+    mask = floor_gate_mask(logs, cfg)
+    # by hand: x <= -0.9  <=>  ln|c| = 5 (x - 1) <= -9.5
+    np.testing.assert_array_equal(mask, logs <= -9.5)
+    gated = np.abs(dgt(spectrogram_to_audio(spec, cfg), cfg))
+    literal = np.abs(dgt(spectrogram_to_audio(spec, dataclasses.replace(cfg, floor_gate=None)), cfg))
+    # the gated clip is quieter where the target is at the floor, and as loud elsewhere
+    assert gated[mask].mean() < 0.5 * literal[mask].mean()
+    loud = logs > -3
+    np.testing.assert_allclose(gated[loud].mean(), literal[loud].mean(), rtol=0.05)
+    with pytest.raises(ValueError, match="floor_gate"):
+        AudioConfig(floor_gate=2.5)
+    # the gate only concerns the inverse: spectrogram caches keep their key
+    assert dataclasses.replace(cfg, floor_gate=None).key() == cfg.key()

@@ -58,7 +58,10 @@ def _fgla_torch_nf(c0, mag, cfg: AudioConfig, n_iter: int, alpha: float):
     for _ in range(n_iter):
         proj = _dgt_torch_nf(_idgt_torch_nf(t, cfg), cfg)
         m = proj.abs()
-        c_new = torch.where(m > 0, mag * (proj / torch.where(m > 0, m, 1.0)), mag.to(proj.dtype))
+        # below the smallest normal number proj / m is inf or NaN in float32 (zero-magnitude cells of a
+        # gated target, AudioConfig.floor_gate, project to subnormals): those cells take phase 0, as m = 0 does
+        ok = m > torch.finfo(m.dtype).tiny
+        c_new = torch.where(ok, mag * (proj / torch.where(ok, m, 1.0)), mag.to(proj.dtype))
         t = c_new + alpha * (c_new - c_prev)
         c_prev = c_new
     return c_prev

@@ -294,6 +294,12 @@ def _map_clips(fn, n: int, workers=None):
 
 
 # --------------------------------------------------------------------------- public pipeline
+def floor_gate_mask(logs, cfg: AudioConfig):
+    """True where ln|c| (..., F, N) lies within ``cfg.floor_gate`` (network units, [-1, 1]) of the log
+    floor: the cells that :func:`spectrogram_to_audio` sets to silence."""
+    return logs <= cfg.log_floor + (-cfg.log_floor / 2.0) * cfg.floor_gate
+
+
 def spectrogram_to_audio(spec, cfg: AudioConfig = AudioConfig(), n_gla: int = 0, *,
                          alpha: float = 0.99, tol: float = PGHI_TOL, workers=None):
     """Log-magnitude (..., H, W) in [-1, 1] -> waveform (..., L) via PGHI (+ n_gla FGLA steps).
@@ -303,6 +309,11 @@ def spectrogram_to_audio(spec, cfg: AudioConfig = AudioConfig(), n_gla: int = 0,
     same device, in the input's float dtype: PGHI runs on the CPU (threads), FGLA and the inverse
     DGT batched on the device. Raises BadSpectrogramError for a wrong shape or NaN / inf. The audio
     is at the normalised scale (max |DGT| = 1). alpha, tol: see :func:`fgla`, :func:`pghi`.
+
+    ``cfg.floor_gate = m`` (None: off, the TiFGAN / tifresi inversion) sets every cell whose value is
+    within m of the floor (x <= -1 + m) to magnitude 0 before the phase is applied: the log floor e^-10
+    stands for "nothing here" (zero padding, digital silence), and inverting it literally turns that into
+    a noise bed that a classifier hears (issue 13). The phase itself is still computed from all cells.
     """
     if _is_torch(spec):
         return _to_audio_torch(spec, cfg, n_gla, alpha, tol, workers)
@@ -316,8 +327,11 @@ def spectrogram_to_audio(spec, cfg: AudioConfig = AudioConfig(), n_gla: int = 0,
         """Clip i, end to end in cache: PGHI, FGLA, inverse DGT (frame-major after the phase)."""
         logs = spectrogram_to_logmag(flat[i], cfg)  # (F, N) float64
         mag = np.exp(logs)
+        phase = _pghi_clip(mag, cfg, tol, logs)  # from every cell, gated or not
+        if cfg.floor_gate is not None:
+            mag[floor_gate_mask(logs, cfg)] = 0.0
         c = np.empty(mag.shape, dtype=np.complex128)
-        kernels.polar(mag.ravel(), _pghi_clip(mag, cfg, tol, logs).ravel(), c.ravel())
+        kernels.polar(mag.ravel(), phase.ravel(), c.ravel())
         c = np.ascontiguousarray(c.T)  # (N, F)
         if n_gla > 0:
             c = fgla_clip(c, np.ascontiguousarray(mag.T), cfg, n_gla, alpha)
@@ -333,6 +347,9 @@ def _to_audio_torch(spec, cfg: AudioConfig, n_gla: int, alpha: float, tol: float
     dtype = torch.float64 if spec.dtype == torch.float64 else torch.float32
     mag = spectrogram_to_magnitude(spec.detach().to(dtype), cfg)  # (..., F, N) on the device
     phase = _pghi_mag(mag.cpu().double().numpy(), cfg, tol, workers=workers)  # on the CPU
+    if cfg.floor_gate is not None:
+        # the mask from float64 logs, as the numpy path decides it (a float32 log would flip cells at the edge)
+        mag = mag.masked_fill(floor_gate_mask(spectrogram_to_logmag(spec.detach().double(), cfg), cfg), 0.0)
     c = torch.polar(mag, torch.as_tensor(phase, dtype=dtype, device=spec.device))
     lead = c.shape[:-2]
     c, mag = c.reshape(-1, *c.shape[-2:]).transpose(-1, -2), mag.reshape(-1, *mag.shape[-2:]).transpose(-1, -2)

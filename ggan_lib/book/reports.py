@@ -37,7 +37,22 @@ def table1_frame(df):
                          "FID (ours, round trip)": [_pm(a, None) for a in df["fid"]],
                          "FID (ours, raw)": [_pm(a, None) for a in df["fid_raw"]],
                          "FID (paper, SC09)": [_pm(a, b) for a, b in zip(df["paper_fid_mean"], df["paper_fid_std"])],
+                         "heard as its digit (%)": [_heard(a, b) for a, b in
+                                                    zip(_col(df, "heard_as"), _col(df, "heard_as_roundtrip"))],
                          "note": df["note"]})
+
+
+def _col(df, name: str) -> list:
+    """A column of df, or None per row for a table written before the column existed."""
+    return list(df[name]) if name in df else [None] * len(df)
+
+
+def _heard(frac: float | None, frac_roundtrip: float | None) -> str:
+    """'93.2' (generated: heard as its code), '95.6 (round trip 93.2)' (real: heard as its label), or ''."""
+    if frac is None or (isinstance(frac, float) and math.isnan(frac)):
+        return ""
+    rt = "" if frac_roundtrip is None or math.isnan(frac_roundtrip) else f" (round trip {100 * frac_roundtrip:.1f})"
+    return f"{100 * frac:.1f}{rt}"
 
 
 def table1_markdown(df) -> str:

@@ -177,6 +177,11 @@ class AudioConfig:
     n_channels: int = 512  # M, number of frequency channels (FFT length)
     log_floor: float = -10.0  # natural-log floor of |c| / max|c|
     spec_shape: tuple = (256, 128)  # (H freq, W time); smaller = area-downsampled (`small` preset)
+    # Inverse only: cells within floor_gate (network units) of the floor, x <= -1 + floor_gate, are silence
+    # (magnitude 0) in spectrogram -> audio; None inverts the floor literally as e^-10 (TiFGAN / tifresi).
+    # Chosen in results/judge/README.md: the literal floor is a noise bed that cost the metric classifier
+    # 37 points on round-trip FSDD clips.
+    floor_gate: float | None = 0.1
 
     @property
     def n_frames(self) -> int:
@@ -195,7 +200,9 @@ class AudioConfig:
 
     def key(self) -> str:
         """Short stable hash of every field, for cache file names."""
-        text = repr(sorted(asdict(self).items()))
+        fields = asdict(self)
+        fields.pop("floor_gate")  # the forward transform (what caches hold) does not depend on it
+        text = repr(sorted(fields.items()))
         return hashlib.sha1(text.encode()).hexdigest()[:12]
 
     def __post_init__(self):
@@ -204,6 +211,8 @@ class AudioConfig:
         L, a, M = self.signal_length, self.hop, self.n_channels
         if L % a or L % M or M % a:
             raise ValueError(f"AudioConfig: need a | M | L, got a={a}, M={M}, L={L}")
+        if self.floor_gate is not None and not 0 <= self.floor_gate < 2:
+            raise ValueError(f"AudioConfig: floor_gate must be None or in [0, 2), got {self.floor_gate}")
         if self.clip_samples > L:
             raise ValueError("AudioConfig: clip_samples must be <= signal_length")
         H, W = self.spec_shape

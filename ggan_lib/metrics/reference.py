@@ -74,7 +74,7 @@ def reference_scores(classifier: DigitClassifier, waves, eval_cfg: EvalConfig, s
     batches = _batches(waves, eval_cfg, spec_shape, kind, audio_cfg, to_audio)
     probs, stats = _probs_and_stats(batches, n_batches, classifier, device, eval_cfg.feature_kind, progress, "real")
     is_mean, is_std = inception_score(probs, eval_cfg.n_splits)
-    return ScoreResult(is_mean, is_std, float("nan"), len(probs), stats=stats)
+    return ScoreResult(is_mean, is_std, float("nan"), len(probs), stats=stats, preds=np.asarray(probs).argmax(1))
 
 
 def read_stats(path: str | os.PathLike) -> FeatureStats:

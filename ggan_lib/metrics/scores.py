@@ -60,6 +60,22 @@ class ScoreResult:
     n_scored: int
     n_excluded: int = 0
     stats: FeatureStats | None = field(default=None, repr=False)
+    preds: np.ndarray | None = field(default=None, repr=False)  # (n_scored,) the classifier's class per clip
+    kept: np.ndarray | None = field(default=None, repr=False)   # indices of the scored clips in the input (None: all)
+
+    def heard_as(self, labels, n_classes: int | None = None) -> tuple[float, list[float]]:
+        """How often the classifier hears a clip as its label (labels of every *input* clip, e.g. the
+        generated codes c): the overall fraction and one per class (NaN for a class with no clip)."""
+        if self.preds is None:
+            raise ValueError("this ScoreResult holds no predictions")
+        y = np.asarray(labels)
+        if len(y) != len(self.preds) + (0 if self.kept is None else self.n_excluded):
+            raise ValueError(f"{len(y)} labels for {len(self.preds)} scored and {self.n_excluded} excluded clips")
+        y = y if self.kept is None else y[self.kept]
+        k = int(n_classes or max(int(y.max()), int(self.preds.max())) + 1)
+        hit = self.preds == y
+        per = [float(hit[y == i].mean()) if (y == i).any() else float("nan") for i in range(k)]
+        return float(hit.mean()), per
 
     def fid_against(self, reference: FeatureStats | None) -> float:
         """FID of the scored clips against other FeatureStats (NaN for None), e.g. the raw-audio reference."""

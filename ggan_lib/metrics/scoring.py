@@ -38,7 +38,7 @@ def _score(batches, n_batches, real, classifier, batch_size, device, n_splits, f
     stats = as_reference(real, classifier, batch_size=batch_size, device=device, feature_kind=feature_kind,
                          progress=progress, **reference)
     fid = float("nan") if stats is None else _fid_stats(gen, stats)
-    return ScoreResult(is_mean, is_std, fid, len(probs), stats=gen)
+    return ScoreResult(is_mean, is_std, fid, len(probs), stats=gen, preds=np.asarray(probs).argmax(1))
 
 
 def compute_is_fid(generated_audio, real_audio_or_stats, classifier: DigitClassifier,
@@ -60,7 +60,7 @@ def compute_is_fid(generated_audio, real_audio_or_stats, classifier: DigitClassi
 
 
 def _finite_specs(specs, on_nonfinite: str, n_splits: int):
-    """(the finite spectrograms, how many were not): raise or warn per on_nonfinite."""
+    """(the finite spectrograms, how many were not, the finite ones' indices): raise or warn per on_nonfinite."""
     if on_nonfinite not in ("raise", "exclude"):
         raise ValueError(f"on_nonfinite must be 'raise' or 'exclude', got {on_nonfinite!r}")
     bad = nonfinite_mask(specs)
@@ -76,7 +76,7 @@ def _finite_specs(specs, on_nonfinite: str, n_splits: int):
     if len(keep) < n_splits:
         raise NonFiniteSpectrogramError(f"only {len(keep)} finite spectrograms left, need >= {n_splits}")
     good = specs[torch.as_tensor(keep)] if isinstance(specs, torch.Tensor) else np.asarray(specs)[keep]
-    return good, n_bad
+    return good, n_bad, keep
 
 
 def score_spectrograms(specs, real_audio_or_stats, classifier: DigitClassifier, *,
@@ -98,10 +98,10 @@ def score_spectrograms(specs, real_audio_or_stats, classifier: DigitClassifier, 
     """
     if reference not in REFERENCES:
         raise ValueError(f"reference must be one of {REFERENCES}, got {reference!r}")
-    good, n_bad = _finite_specs(specs, on_nonfinite, n_splits)
+    good, n_bad, keep = _finite_specs(specs, on_nonfinite, n_splits)
     batches = _pghi_batches(good, to_audio or _default_to_audio(audio_cfg, n_gla), batch_size)
     result = _score(batches, -(-len(good) // batch_size), real_audio_or_stats, classifier, batch_size,
                     device, n_splits, feature_kind, progress, reference=reference, audio_cfg=audio_cfg,
                     n_gla=n_gla, to_audio=to_audio)
-    result.n_excluded = n_bad
+    result.n_excluded, result.kept = n_bad, (keep if n_bad else None)
     return result

@@ -56,7 +56,7 @@ from .results import (
                    write_result,
 )
 from .runner import RUNTIME_PARAMS, RunRecord, describe_failure, execute, is_finished, run_all
-from .scoring import eval_config, real_reference, score_generated, score_real
+from .scoring import eval_config, generated_codes, real_reference, score_generated, score_real
 from .tables import (
                    PAPER_TABLE1,
                    PAPER_TABLE2,
@@ -81,7 +81,7 @@ __all__ = [
     "NOTEBOOK_PARAMS", "NOTEBOOKS_DIR", "REPO_MARKER", "RESULT", "atomic_write_json", "normalise", "params_from",
     "portable_params", "read_result", "resolve_params", "set_threads", "write_result",
     "RUNTIME_PARAMS", "RunRecord", "describe_failure", "execute", "is_finished", "run_all",
-    "eval_config", "real_reference", "score_generated", "score_real",
+    "eval_config", "generated_codes", "real_reference", "score_generated", "score_real",
     "PAPER_TABLE1", "PAPER_TABLE2", "TABLE2_METHODS", "build_table", "load_table", "table1", "table2",
     "table2_rows", "write_csv", "pooled_table2", "table2_of_rows",
 ]

@@ -28,9 +28,13 @@ def eval_config(preset: str | None, feature_kind: str | None = None, n_splits: i
 
 def score_generated(specs: torch.Tensor, real_stats, classifier, *, preset: str, feature_kind: str | None = None,
                     n_splits: int | None = None, on_nonfinite: str = "report", device: str = "cpu",
-                    progress: bool = False, raw_stats=None) -> dict[str, Any]:
+                    progress: bool = False, raw_stats=None, codes=None) -> dict[str, Any]:
     """IS / FID of generated spectrograms through PGHI audio; NaN / inf ones are counted and, by default,
     nothing is scored (a diverged generator gets NaN scores and a note, never a number).
+
+    codes: the class code each spectrogram was generated for (:func:`generated_codes`; None for an
+    unconditional generator) -> 'heard_as_code', how often the metric classifier hears a clip as its
+    code, and 'heard_per_code' (the class-truth of the generator, printed beside IS / FID).
 
     real_stats: the primary FID reference, real clips sent through the same spectrogram + PGHI round
     trip (``real_reference(...)[1]["roundtrip"]``) -> 'fid'. raw_stats: untouched real clips -> 'fid_raw'
@@ -43,7 +47,8 @@ def score_generated(specs: torch.Tensor, real_stats, classifier, *, preset: str,
     ev = eval_config(preset, feature_kind, n_splits)
     n_bad = int(nonfinite_mask(specs).sum())
     out: dict[str, Any] = {"n_generated": len(specs), "n_nonfinite": n_bad, "is": math.nan, "is_std": math.nan,
-                           "fid": math.nan, "fid_raw": math.nan, "fid_reference": "roundtrip", "note": ""}
+                           "fid": math.nan, "fid_raw": math.nan, "heard_as_code": math.nan,
+                           "fid_reference": "roundtrip", "note": ""}
     if n_bad:
         out["note"] = f"{n_bad}/{len(specs)} generated spectrograms hold NaN/inf (diverged generator)"
         print(f"WARNING: {out['note']}; " + ("not scored" if on_nonfinite == "report" else "scoring the rest"),
@@ -55,7 +60,15 @@ def score_generated(specs: torch.Tensor, real_stats, classifier, *, preset: str,
                              n_gla=ev.n_gla, batch_size=ev.batch_size, progress=progress)
     out.update({"is": res.is_mean, "is_std": res.is_std, "fid": res.fid, "fid_raw": res.fid_against(raw_stats),
                 "n_scored": res.n_scored})
+    if codes is not None:
+        out["heard_as_code"], out["heard_per_code"] = res.heard_as(np.asarray(codes), classifier.cfg.n_classes)
     return out
+
+
+def generated_codes(kind: str, n: int, n_classes: int):
+    """The codes of ``n`` clips sampled with the fixed codes (0..n-1 mod n_classes, what every zoo model's
+    ``sample`` uses), or None for the unconditional BigGAN, whose clips have no code."""
+    return None if kind == "unsupervised_biggan" else np.arange(n) % n_classes
 
 
 def _real_scores(waves: np.ndarray, classifier, ev: EvalConfig, *, device: str, preset: str | None,
@@ -95,8 +108,12 @@ def real_reference(waves: np.ndarray, classifier, *, preset: str, feature_kind: 
 
 def score_real(waves: np.ndarray, real_stats, classifier, *, feature_kind: str | None = None,
                n_splits: int | None = None, device: str = "cpu", preset: str | None = None,
-               raw_stats=None) -> dict[str, float]:
+               raw_stats=None, labels=None) -> dict[str, float]:
     """IS (and FID) of real audio, as Table I's real-test row.
+
+    labels (the clips' digits): 'heard_as_label', the metric classifier's accuracy on the clips, and with
+    a preset 'heard_as_label_roundtrip', its accuracy on their round trip (how far to trust it on audio
+    that stands where generated audio stands).
 
     With a preset, the clips are also sent through the round trip at its spectrogram shape:
     'is_roundtrip', 'fid' = round-trip clips vs real_stats (a round-trip reference, see
@@ -111,4 +128,8 @@ def score_real(waves: np.ndarray, real_stats, classifier, *, feature_kind: str |
     row["fid_raw"] = raw.fid_against(raw_stats)
     if rt is not None:  # round-trip clips vs the raw reference: the front end's share of any fid_raw
         row["fid_roundtrip_vs_raw"] = rt.fid_against(raw_stats)
+    if labels is not None:
+        row["heard_as_label"] = raw.heard_as(labels, classifier.cfg.n_classes)[0]
+        if rt is not None:
+            row["heard_as_label_roundtrip"] = rt.heard_as(labels, classifier.cfg.n_classes)[0]
     return row

@@ -60,6 +60,10 @@ def table1(out: Path, runs: list[Run]):
                      "fid": m.get("fid"),  # vs round-trip real train audio; real train: NaN (the reference)
                      "fid_raw": m.get("fid_raw"),  # vs raw real train audio (mostly the front end)
                      "is_roundtrip": m.get("is_roundtrip"),  # real rows: IS after the round trip
+                     # how often the metric classifier hears a clip as its digit: real rows their label
+                     # (raw, and after the round trip), generated rows their code (NaN: no code / not measured)
+                     "heard_as": m.get("heard_as_label", m.get("heard_as_code")),
+                     "heard_as_roundtrip": m.get("heard_as_label_roundtrip"),
                      "paper_fid_mean": p_fid, "paper_fid_std": p_fid_std, "note": m.get("note", "")})
     return pd.DataFrame(rows)
 
