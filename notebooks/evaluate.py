@@ -17,7 +17,8 @@
 # round trip (the primary figure: both sides share the front end) and `fid_raw` against the untouched
 # recordings (mostly measures the front end: digital silence, level, resolution). NaN spectrograms of
 # a diverged generator are counted and reported, never scored. A checkpoint of another preset or kind
-# stops here with an error naming both. Writes `result.json` last.
+# stops here with an error naming both. Every model is sampled the same way (`ggan_lib.train.ema`): its
+# EMA generator with standing BatchNorm statistics, on the fixed codes of `seed`. Writes `result.json` last.
 
 # %% tags=["parameters"]
 checkpoint = "checkpoint.pt"  # a GGAN checkpoint.pt or a baseline gan/*_biggan.pt
@@ -51,7 +52,7 @@ out, t0 = Path.cwd(), time.time()
 # %%
 gen = load_model(checkpoint, preset=preset, kind=kind)  # CheckpointMismatchError names both sides
 clf = load_classifier(metric_classifier, device=device)
-print(f"{gen.kind} from {gen.path}; classifier test accuracy {clf.test_accuracy}")
+print(f"{gen.kind} from {gen.path}; sampling {gen.sampling}; classifier test accuracy {clf.test_accuracy}")
 
 # %% [markdown]
 # ## Real audio: FID references and the real-train / real-test rows of Table I
@@ -88,4 +89,5 @@ if gen.kind == "ggan":  # the GGAN's own classification path Cx(F(D(x_test)))
     X_test, y_test = rp.load_spectrograms(data, "test", preset)
     acc = ggan_accuracy(gen.model, X_test, y_test, device=device)
 rp.write_result(out, "evaluate", PARAMS, {"generated": generated, "real_train": real_train,
-                                         "real_test": real_test, "accuracy": acc}, wall_s=time.time() - t0)
+                                         "real_test": real_test, "accuracy": acc, "sampling": gen.sampling},
+                wall_s=time.time() - t0)

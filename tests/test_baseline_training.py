@@ -265,7 +265,8 @@ def test_baseline_latents_follow_the_prior(z_dist):
     mcfg = MCFG.replace(z_dist=z_dist)
     tr = bt.SupervisedGANTrainer(mcfg, cfg(), X, y)
     seen = []
-    tr.nets["G"].register_forward_pre_hook(lambda mod, args: seen.append(args[0].detach().clone()))
+    for G in (tr.nets["G"], tr.ema_G):  # training draws through G, sampling through the EMA G
+        G.register_forward_pre_hook(lambda mod, args: seen.append(args[0].detach().clone()))
     tr.step()
     tr.sample(200)
     ref = torch.Generator().manual_seed(0)
@@ -274,3 +275,153 @@ def test_baseline_latents_follow_the_prior(z_dist):
     assert torch.equal(seen[-1], want)
     z = torch.cat(seen)
     assert (z.abs().max() <= 1) == (z_dist == "uniform")
+
+
+# ------------------------------------------------------------------------------------ the BigGANs' EMA of G
+GANS = ["supervised", "unsupervised"]
+EMA_FIELDS = ("ema", "ema_decay", "ema_start", "ema_warmup", "ema_standing_batches")
+
+
+def params(net):
+    return [p.detach().clone() for p in net.parameters()]
+
+
+def ema_snapshot(tr):
+    return {k: v.detach().clone() for k, v in tr.ema_G.state_dict().items()}
+
+
+def test_baseline_config_has_ggan_s_ema_fields_and_defaults():
+    from ggan_lib.config import TRAIN_PRESETS, TrainConfig
+    assert all(getattr(bt.BaselineConfig(), f) == getattr(TrainConfig(), f) for f in EMA_FIELDS)
+    for name in bt.BASELINE_PRESETS:  # the presets too (tiny: decay 0.9 for both)
+        assert all(getattr(bt.BASELINE_PRESETS[name], f) == getattr(TRAIN_PRESETS[name], f) for f in EMA_FIELDS)
+    assert bt.BaselineConfig().ema_standing_batches == 16
+    with pytest.raises(ValueError, match="ema_decay"):
+        bt.BaselineConfig(ema_decay=1.5)
+
+
+@pytest.mark.parametrize("kind", GANS)
+def test_baseline_ema_follows_the_warmup_rule(kind):
+    """decay min(d, (1 + t) / (warmup + t)): 1/10 after the first G step, 2/11 after the second (d = 0.999)."""
+    tr = make(kind, ema_decay=0.999, ema_warmup=10)
+    g0 = params(tr.nets["G"])
+    assert all(torch.equal(a, b) for a, b in zip(params(tr.ema_G), g0))  # starts as a copy of G
+    tr.step()
+    g1 = params(tr.nets["G"])
+    want1 = [0.1 * a + 0.9 * b for a, b in zip(g0, g1)]
+    assert all(torch.allclose(e, w, atol=1e-6) for e, w in zip(params(tr.ema_G), want1))
+    tr.step()
+    g2 = params(tr.nets["G"])
+    want2 = [2 / 11 * a + 9 / 11 * b for a, b in zip(want1, g2)]
+    assert all(torch.allclose(e, w, atol=1e-6) for e, w in zip(params(tr.ema_G), want2))
+    assert not all(torch.allclose(e, b, atol=1e-6) for e, b in zip(params(tr.ema_G), g2))  # an average, not G
+    for be, bg in zip(tr.ema_G.buffers(), tr.nets["G"].buffers()):  # BN / SN buffers: G's, copied
+        assert torch.equal(be, bg)
+
+
+@pytest.mark.parametrize("kind", GANS)
+def test_baseline_ema_start_copies_g_until_then(kind):
+    tr = make(kind, ema_start=2, ema_warmup=10)
+    tr.train(2)  # updates at t = 0, 1 < ema_start: plain copies
+    assert all(torch.equal(e, g) for e, g in zip(params(tr.ema_G), params(tr.nets["G"])))
+    tr.step()   # t = 2: counted from ema_start, decay 1 / 10
+    assert not all(torch.equal(e, g) for e, g in zip(params(tr.ema_G), params(tr.nets["G"])))
+
+
+@pytest.mark.parametrize("kind", GANS)
+def test_no_phase_touches_the_ema(kind):
+    """The EMA is in no optimiser, and no phase step changes it; only the iteration's update does."""
+    tr = make(kind)
+    ema_ids = {id(p) for p in tr.ema_G.parameters()}
+    assert not ema_ids & {id(p) for ph in tr.phases.values() for g in ph.opt.param_groups for p in g["params"]}
+    assert all(net is not tr.ema_G for net in tr.nets.values())
+    for phase in tr.phases:
+        before = ema_snapshot(tr)
+        tr.run_step(tr.phases[phase])
+        after = ema_snapshot(tr)
+        assert all(torch.equal(v, after[k]) for k, v in before.items()), phase
+    before = ema_snapshot(tr)
+    tr.step()
+    assert any(not torch.equal(v, tr.ema_G.state_dict()[k]) for k, v in before.items())
+
+
+@pytest.mark.parametrize("kind", GANS)
+def test_ema_round_trips_through_a_checkpoint(kind, tmp_path):
+    tr = make(kind)
+    tr.train(2)
+    tr.sample(3)  # standing statistics in the EMA's buffers: a checkpoint may hold them
+    path = tr.save(tmp_path / "ck.pt")
+    saved = ema_snapshot(tr)
+    other = make(kind)
+    other.load(path)
+    assert all(torch.equal(v, other.ema_G.state_dict()[k]) for k, v in saved.items())
+    tr.train(2)
+    other.train(2)  # and the run continues bit-exactly, EMA included
+    assert all(torch.equal(v, other.ema_G.state_dict()[k]) for k, v in ema_snapshot(tr).items())
+    assert torch.equal(other.sample(4, seed=1), tr.sample(4, seed=1))
+
+
+@pytest.mark.parametrize("kind", GANS)
+def test_a_baseline_checkpoint_from_before_the_ema_loads(kind, tmp_path):
+    """Files without ema_G and without the EMA fields read back as a run without an EMA (ema=False):
+    they load into such a trainer and into the zoo (raw G); the new default (ema=True) is another run."""
+    from ggan_lib.experiments.zoo import load_generator
+    from ggan_lib.io import checkpoint as ckpt
+    tr = make(kind, ema=False)
+    tr.train(2)
+    state = tr.state_dict()
+    state.pop("ema_G")
+    tcfg = json.loads(state["train_cfg"])
+    for f in EMA_FIELDS:
+        del tcfg[f]
+    state["train_cfg"] = json.dumps(tcfg)
+    path = ckpt.save_checkpoint(tmp_path / f"{tr.kind}.pt", state)
+    assert bt.BaselineConfig.from_dict(tcfg).ema is False
+    again = make(kind, ema=False)
+    again.load(path)
+    assert again.iteration == 2 and again.ema_G is None
+    assert all(torch.equal(a, b) for a, b in zip(params(again.nets["G"]), params(tr.nets["G"])))
+    with pytest.raises(CheckpointMismatchError, match="ema: checkpoint=False current=True"):
+        make(kind).load(path)
+    pm = load_generator(path, "tiny", tr.kind)
+    assert not pm.g_is_ema and all(torch.equal(a, b) for a, b in zip(params(pm.model), params(tr.nets["G"])))
+    assert torch.isfinite(pm.sample(4)).all()
+
+
+def test_encoder_and_classifier_checkpoints_ignore_the_ema_fields(tmp_path):
+    from ggan_lib.io import checkpoint as ckpt
+    tr = make("cnn")
+    tr.train(1)
+    state = tr.state_dict()
+    tcfg = json.loads(state["train_cfg"])
+    for f in EMA_FIELDS:
+        del tcfg[f]  # a CNN checkpoint written before the BigGANs' EMA
+    state["train_cfg"] = json.dumps(tcfg)
+    other = make("cnn")
+    other.load(ckpt.save_checkpoint(tmp_path / "cnn.pt", state))
+    assert other.iteration == 1
+
+
+@pytest.mark.parametrize("kind", GANS)
+def test_sample_uses_the_ema_with_standing_stats_by_default(kind):
+    import copy
+
+    from ggan_lib.model.latent import fixed_codes
+    from ggan_lib.train.ema import standing_bn_stats
+    tr = make(kind, ema_standing_batches=3)
+    tr.train(2)
+    G_before = snapshot(tr)
+    z, c = fixed_codes(MCFG, 5, 7)
+    ema = copy.deepcopy(tr.ema_G)
+    fwd = (lambda z_, c_: ema(z_, c_)) if kind == "supervised" else (lambda z_, c_: ema(z_))
+    standing_bn_stats(ema, fwd, MCFG, 3)
+    with torch.no_grad():
+        want = fwd(z, c)
+    got = tr.sample(5, seed=7)
+    assert torch.allclose(got, want, atol=1e-6)
+    tr.eval_mode()
+    with torch.no_grad():
+        raw = tr.nets["G"](z, c) if kind == "supervised" else tr.nets["G"](z)
+    assert torch.allclose(tr.sample(5, seed=7, use_ema=False), raw, atol=1e-6)
+    assert not torch.allclose(got, raw, atol=1e-4)
+    assert not changed(G_before, tr)  # sampling changed neither G nor D (buffers included)

@@ -1,13 +1,19 @@
 """The EMA generator: its decay schedule, old checkpoints read back as they were, standing BN statistics."""
+import copy
 import json
 
 import pytest
 import torch
 
-from ggan_lib.config import ModelConfig, TrainConfig
+from ggan_lib.config import BaselineConfig, ModelConfig, TrainConfig
+from ggan_lib.config.training import STANDING_BATCHES
 from ggan_lib.data import synthetic_data
+from ggan_lib.experiments.zoo import Pretrained
 from ggan_lib.io import checkpoint as ckpt
+from ggan_lib.model.baselines import ConditionalGenerator, UnconditionalGenerator
+from ggan_lib.model.latent import fixed_codes
 from ggan_lib.model.networks import GGAN
+from ggan_lib.train import ema as ema_mod
 from ggan_lib.train.ema import ema_decay_at, standing_bn_stats, update_ema
 from ggan_lib.train.ggan import Trainer
 
@@ -76,12 +82,92 @@ def test_standing_stats_are_the_batch_statistics_of_the_ema_itself():
     seen = []
     hook = bn.register_forward_pre_hook(lambda mod, inp: seen.append(inp[0].detach().clone()))
     sn_before = {k: v.clone() for k, v in G.state_dict().items() if "running" not in k and "num_batches" not in k}
-    standing_bn_stats(G, E, mcfg, n_batches=1, batch_size=32, seed=3)
+    standing_bn_stats(G, lambda z, c: G(E(z, c)), mcfg, n_batches=2, batch_size=32, seed=3)
     hook.remove()
-    assert torch.allclose(bn.running_mean, seen[0].mean(dim=(0, 2, 3)), atol=1e-6)
+    assert len(seen) == 2  # the plain average of the batches' statistics (momentum None while it runs)
+    means = torch.stack([s.mean(dim=(0, 2, 3)) for s in seen]).mean(0)
+    assert torch.allclose(bn.running_mean, means, atol=1e-6)
     assert not G.training and not bn.training and bn.momentum == 0.1
     after = G.state_dict()
     assert all(torch.equal(v, after[k]) for k, v in sn_before.items())  # weights and SN vectors untouched
+
+
+def _gens(mcfg):
+    """Every generator kind with the forward of its codes (GGAN G(E(z, c)), supervised G(z, c), unsupervised G(z))."""
+    model = GGAN(mcfg)
+    sup, unsup = ConditionalGenerator(cfg=mcfg), UnconditionalGenerator(cfg=mcfg)
+    return [("ggan", model.G, lambda z, c: model.G(model.E(z, c)), model),
+            ("supervised", sup, sup, sup), ("unsupervised", unsup, lambda z, c: unsup(z), unsup)]
+
+
+@pytest.mark.parametrize("which", [0, 1, 2])
+def test_standing_stats_change_bn_running_stats_and_nothing_else(which):
+    """One function for the three generators: only BN running statistics move; weights, SN vectors, the
+    other networks, the modes of other modules and the global random stream stay as they were."""
+    torch.manual_seed(0)
+    name, G, forward, whole = _gens(ModelConfig.preset("tiny"))[which]
+    whole.eval()
+    before = {k: v.clone() for k, v in whole.state_dict().items()}
+    rng = torch.get_rng_state()
+    standing_bn_stats(G, forward, ModelConfig.preset("tiny"), n_batches=2, batch_size=16)
+    after = whole.state_dict()
+    moved = {k for k, v in before.items() if not torch.equal(v, after[k])}
+    bn_keys = {k for k in before if k.endswith(("running_mean", "running_var", "num_batches_tracked"))}
+    assert moved and moved <= bn_keys, (name, sorted(moved - bn_keys)[:5])
+    assert {k for k in moved if k.endswith("running_mean")}  # the statistics themselves, not only the counter
+    assert torch.equal(torch.get_rng_state(), rng)
+    assert not any(m.training for m in whole.modules())
+
+
+def test_standing_stats_draw_the_same_codes_on_every_call():
+    mcfg = ModelConfig.preset("tiny")
+    _, G, forward, _ = _gens(mcfg)[1]
+    standing_bn_stats(G, forward, mcfg, n_batches=2, batch_size=8, seed=4)
+    first = {k: v.clone() for k, v in G.state_dict().items()}
+    torch.manual_seed(123)  # another global stream: the codes come from their own generator
+    standing_bn_stats(G, forward, mcfg, n_batches=2, batch_size=8, seed=4)
+    assert all(torch.equal(v, G.state_dict()[k]) for k, v in first.items())
+
+
+def test_standing_stats_are_on_by_default_for_every_model():
+    assert TrainConfig().ema_standing_batches == BaselineConfig().ema_standing_batches == STANDING_BATCHES == 16
+    assert Pretrained(torch.nn.Linear(1, 1), ModelConfig.preset("tiny")).standing_batches == STANDING_BATCHES
+
+
+def test_sample_uses_the_ema_with_its_standing_stats():
+    tr = _trainer()
+    tr.train(2)
+    G_state = {k: v.clone() for k, v in tr.model.state_dict().items()}
+    ema = copy.deepcopy(tr.ema_G)
+    E = tr.nets["E"]
+    standing_bn_stats(ema, lambda z, c: ema(E(z, c)), tr.mcfg, tr.cfg.ema_standing_batches)
+    z, c = fixed_codes(tr.mcfg, 6, 2)
+    with torch.no_grad():
+        want = ema(E(z, c))
+    got = tr.sample(6, seed=2)
+    assert torch.allclose(got, want, atol=1e-6)
+    assert not torch.allclose(got, tr.sample(6, seed=2, use_ema=False), atol=1e-4)
+    assert all(torch.equal(v, tr.model.state_dict()[k]) for k, v in G_state.items())  # the networks untouched
+
+
+def test_existing_ggan_checkpoints_still_load(tmp_path):
+    """Files written with ema_standing_batches=0 (the old default) or without the field load into today's
+    default trainer (a sampling-time field never blocks a load) and resume sampling as they ran."""
+    tr = _trainer(ema_standing_batches=0)
+    tr.train(2)
+    state = tr.state_dict()
+    with_zero = ckpt.save_checkpoint(tmp_path / "zero.pt", state)
+    cfg = json.loads(state["train_cfg"])
+    del cfg["ema_standing_batches"]
+    state["train_cfg"] = json.dumps(cfg)
+    without = ckpt.save_checkpoint(tmp_path / "none.pt", state)
+    for path in (with_zero, without):
+        again = _trainer()
+        assert again.cfg.ema_standing_batches == 16
+        again.load(path)
+        assert again.iteration == 2
+        X, Xl, yl = synthetic_data(ModelConfig.preset("tiny"))
+        assert Trainer.resume(path, X, Xl, yl).cfg.ema_standing_batches == 0  # as the run sampled
 
 
 def test_sample_with_standing_stats_leaves_training_bit_identical():
@@ -96,10 +182,9 @@ def test_sample_with_standing_stats_leaves_training_bit_identical():
 
 
 def test_standing_stats_once_per_iteration(monkeypatch):
-    import ggan_lib.train.ggan as ggan_mod
     calls = []
-    real = ggan_mod.standing_bn_stats
-    monkeypatch.setattr(ggan_mod, "standing_bn_stats", lambda *a, **k: (calls.append(1), real(*a, **k)))
+    real = ema_mod.standing_bn_stats
+    monkeypatch.setattr(ema_mod, "standing_bn_stats", lambda *a, **k: (calls.append(1), real(*a, **k)))
     tr = _trainer(ema_standing_batches=2)
     tr.train(1)
     first = tr.sample(4, seed=1)

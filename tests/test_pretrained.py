@@ -136,14 +136,14 @@ def test_sample_draws_z_through_the_latent_sampler(exported):
     """sample(): z = torch.randn(n, z_dim) of the seed for z_dist='normal' (as before), fixed_codes otherwise;
     batches and an explicit z give the same spectrograms."""
     _, _, out = exported
-    pm = P.load_pretrained(out)
+    pm = P.load_pretrained(out).standing_stats()  # G as sample() uses it (standing BN statistics, once)
     z = torch.randn(9, MCFG.z_dim, generator=torch.Generator().manual_seed(5))
     with torch.no_grad():
         want = pm.model.G(pm.model.E(z, torch.arange(9) % MCFG.n_classes))
     assert torch.equal(pm.sample(9, seed=5), want)
     assert torch.allclose(pm.sample(9, seed=5, batch_size=4), want, atol=1e-6)
     assert torch.equal(pm.sample(9, z=z), want)
-    uniform = P.Pretrained(pm.model, MCFG.replace(z_dist="uniform"))
+    uniform = P.Pretrained(pm.model, MCFG.replace(z_dist="uniform"), standing_batches=0)
     zu, cu = fixed_codes(uniform.model_cfg, 9, 5)
     assert zu.min() >= -1 and zu.max() <= 1
     with torch.no_grad():
@@ -159,7 +159,31 @@ def test_baseline_checkpoints_load_and_sample_as_their_trainer(tmp_path):
                UnsupervisedGANTrainer(MCFG, cfg, X, out_dir=tmp_path / "u")):
         tr.train(1)
         pm = load_generator(tr.save(), "tiny", tr.kind)
-        assert pm.kind == tr.kind and isinstance(pm.train_cfg, BaselineConfig)
+        assert pm.kind == tr.kind and isinstance(pm.train_cfg, BaselineConfig) and pm.g_is_ema
+        for k, v in tr.ema_G.named_parameters():  # the file's EMA G, not its raw G
+            assert torch.equal(dict(pm.model.named_parameters())[k], v)
         assert torch.allclose(pm.sample(6, seed=2, batch_size=4), tr.sample(6, seed=2), atol=1e-6)
         with pytest.raises(TypeError, match="needs a GGAN"):
             pm.classify(X[:2])
+
+
+def test_a_loaded_model_samples_its_ema_with_standing_stats_once(exported, monkeypatch):
+    """Exports and checkpoints: the EMA G, its BN statistics re-estimated once before the first generation
+    (ggan_lib.train.ema, as the trainers sample); in-memory models are left as they are."""
+    from ggan_lib.experiments import zoo
+    tr, ck, out = exported
+    calls = []
+    real = zoo.standing_bn_stats
+    monkeypatch.setattr(zoo, "standing_bn_stats", lambda *a, **k: (calls.append(1), real(*a, **k)))
+    for pm in (P.load_model(ck), P.load_pretrained(out)):
+        assert pm.g_is_ema and pm.sampling["generator"] == "ema" and pm.standing_batches == 16
+        bn = next(m for m in pm.model.G.modules() if isinstance(m, torch.nn.BatchNorm2d))
+        stored = bn.running_mean.clone()
+        first = pm.sample(5, seed=1)
+        assert not torch.equal(bn.running_mean, stored)  # re-estimated for the EMA weights
+        assert torch.equal(pm.sample(5, seed=1), first)  # ... once
+    assert len(calls) == 2
+    live = P.load_model(tr)
+    assert live.standing_batches == 0 and not live.g_is_ema
+    live.sample(2)
+    assert len(calls) == 2  # the trainer's own networks: buffers untouched

@@ -16,8 +16,14 @@ TRAIN_RANGES = {"batch_size": (2, None, False, False), "k_disc": POS_INT, "lr_g"
                 "log_every": POS_INT, "ckpt_every": NONNEG, "seed": NONNEG}
 
 
-# Fields added after checkpoints were shipped, with the value that reproduces those runs exactly.
-LEGACY_FIELDS = {"ema_warmup": 0}
+# Fields added after checkpoints were shipped, with the value that reproduces those runs exactly
+# (ema_standing_batches is a sampling-time field, RUNTIME_FIELDS: it never blocks a load; a run resumed from a
+# file without it keeps sampling as it did, without standing statistics, unless it is overridden).
+LEGACY_FIELDS = {"ema_warmup": 0, "ema_standing_batches": 0}
+# Standing BatchNorm statistics of the EMA G (ggan_lib.train.ema.standing_bn_stats): this many batches of
+# STANDING_BATCH_SIZE fresh codes at sample time, for every model (GGAN, both BigGANs, loaded files).
+STANDING_BATCHES = 16
+STANDING_BATCH_SIZE = 64
 
 
 @dataclass(frozen=True)
@@ -45,8 +51,9 @@ class TrainConfig(PresetConfig):
     # weight in the average vanishes within a few hundred steps (with a constant 0.999 it is 0.999^t: 37 % at
     # t = 1,000); 0: the constant ema_decay of runs before this field (their checkpoints read back as 0)
     ema_warmup: int = 10
-    ema_standing_batches: int = 0               # >0: sample() re-estimates the EMA G's BatchNorm statistics on
-                                                # this many batches of fresh codes (BigGAN's standing stats)
+    # sample() re-estimates the EMA G's BatchNorm statistics on this many batches of STANDING_BATCH_SIZE fresh
+    # codes, at most once per iteration (BigGAN's standing statistics); 0: G's copied running statistics
+    ema_standing_batches: int = STANDING_BATCHES
     df_fresh_features: bool = True              # Df step sees D after the D1 step (Algorithm 1 order); False reuses D1's
     fc_reuse_fakes: bool = False                # FC reuses ECG's (pre-update) fakes instead of a fresh G forward
     sync_bn: bool = False                       # SyncBatchNorm in G across ranks (CUDA + torch.distributed only)
@@ -85,7 +92,10 @@ BASELINE_RANGES = {"batch_size": (2, None, False, False), "k_disc": POS_INT, "lr
                    "betas": UNIT_OPEN_HI, "adam_eps": POS, "lr_enc": POS, "enc_k_disc": POS_INT,
                    "enc_latent_recon": NONNEG, "lr_clf": POS, "clf_betas": UNIT_OPEN_HI,
                    "clf_weight_decay": NONNEG, "gan_iters": NONNEG, "enc_iters": NONNEG, "cnn_iters": NONNEG,
-                   "clf_iters": NONNEG, "seed": NONNEG, "log_every": POS_INT, "ckpt_every": NONNEG}
+                   "clf_iters": NONNEG, "seed": NONNEG, "log_every": POS_INT, "ckpt_every": NONNEG,
+                   "ema_decay": UNIT, "ema_start": NONNEG, "ema_warmup": NONNEG, "ema_standing_batches": NONNEG}
+# Baseline checkpoints written before the BigGANs kept an EMA of G read back as they ran: without one.
+BASELINE_LEGACY_FIELDS = {"ema": False}
 
 @dataclass(frozen=True)
 class BaselineConfig(PresetConfig):
@@ -111,6 +121,13 @@ class BaselineConfig(PresetConfig):
     enc_iters: int = 5000                       # ALI encoder steps used by the protocol helpers
     cnn_iters: int = 2000                       # CNN baseline steps used by the protocol helpers
     clf_iters: int = 1000                       # latent-classifier steps used by the protocol helpers
+    # the BigGANs' EMA of G, exactly as TrainConfig's (the same decay, warm-up and start, per G step); sample()
+    # uses it with standing BatchNorm statistics, so Table I samples every GAN the same way
+    ema: bool = True
+    ema_decay: float = 0.999
+    ema_start: int = 0
+    ema_warmup: int = 10
+    ema_standing_batches: int = STANDING_BATCHES
     seed: int = 0                               # seeds network init and the data/noise generator
     device: str = "auto"                        # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
     cudnn_benchmark: bool = True                # CUDA: cuDNN autotuning per shape (as the GGAN trainer)
@@ -119,6 +136,11 @@ class BaselineConfig(PresetConfig):
     ckpt_every: int = 0                         # checkpoint every N iterations to out_dir (0: only on request)
     tensorboard: bool = False                   # mirror the log to TensorBoard when it is installed
     progress: bool = True                       # tqdm progress bar in train()
+
+    @classmethod
+    def from_dict(cls, d):
+        """Inverse of to_dict; a field a saved config lacks takes the value runs before it had (BASELINE_LEGACY_FIELDS)."""
+        return super().from_dict({**BASELINE_LEGACY_FIELDS, **d})
 
     def __post_init__(self) -> None:
         """Validate choices; betas as float tuples (Adam rejects ints, JSON gives lists)."""
@@ -136,6 +158,6 @@ BASELINE_PRESETS = {
     "paper": BaselineConfig(log_every=50, ckpt_every=5000),
     "small": BaselineConfig(batch_size=16, gan_iters=2000, enc_iters=1000, cnn_iters=2000, clf_iters=1000,
                             log_every=10, ckpt_every=500),
-    "tiny": BaselineConfig(batch_size=4, gan_iters=3, enc_iters=3, cnn_iters=5, clf_iters=5),
+    "tiny": BaselineConfig(batch_size=4, gan_iters=3, enc_iters=3, cnn_iters=5, clf_iters=5, ema_decay=0.9),  # as GGAN's
 }
 BaselineConfig._PRESETS = BASELINE_PRESETS

@@ -286,7 +286,11 @@ def load_waves(paths) -> np.ndarray:
 # --------------------------------------------------------------------------- generation
 @torch.no_grad()
 def paired_samples(model, n: int, seed: int = 0, c_pair: tuple[int, int] = (0, 1)) -> tuple[torch.Tensor, torch.Tensor]:
-    """Spectrograms (n, 1, H, W) for the same n latent codes z with c = c_pair[0] and c = c_pair[1]."""
+    """Spectrograms (n, 1, H, W) for the same n latent codes z with c = c_pair[0] and c = c_pair[1].
+
+    model: a GGAN, or a loaded Pretrained (its G with standing BN statistics, as its sample() uses)."""
+    if hasattr(model, "standing_stats"):
+        model.standing_stats()
     net = model.model if hasattr(model, "model") else model
     cfg = net.cfg
     z = sample_z(cfg, n, generator=torch.Generator().manual_seed(seed))

@@ -188,6 +188,7 @@ def run_experiment(run: GenderRun, command: str, log: Callable = print):
     opts = run.measure
     if opts.classifier_cache is None:
         opts = replace(opts, classifier_cache=run.run_path / "gender_classifier.pt")
+    pm.standing_stats()  # G as every model is sampled (ggan_lib.train.ema): measure and the path use pm.model.G
     measured, media = measure(pm.model, test_spk, opts, log=log)
     metrics = {"preset": run.preset, "command": command, "unlabelled": run.unlabelled, "guidance": run.guidance,
                "training": training_record(run, done, t_train), **measured}

@@ -31,6 +31,7 @@ import torch
 
 from ggan_lib.audio.pghi import spectrogram_to_audio
 from ggan_lib.config import PRESETS, ModelConfig, TrainConfig
+from ggan_lib.config.training import STANDING_BATCH_SIZE
 from ggan_lib.data import fsdd_data
 from ggan_lib.experiments.reproduce.data import audio_cfg, load_spectrograms, load_waves
 from ggan_lib.experiments.reproduce.scoring import eval_config, real_reference, score_generated, score_real
@@ -103,8 +104,9 @@ def load_or_train(name: str = "ggan-fsdd-small", *, from_scratch: bool = False, 
     tr = Trainer(mcfg, tcfg, X, Xl, yl, out_dir=out_dir)
     tr.train(iters)
     tr.close()
-    model = ggan_from_weights(mcfg, export_state(tr.state_dict(), name)["nets"])
-    return Pretrained(model.to(device), mcfg, tcfg, {}, {"trained_here": iters})
+    export = export_state(tr.state_dict(), name)
+    model = ggan_from_weights(mcfg, export["nets"])
+    return Pretrained(model.to(device), mcfg, tcfg, {}, {"trained_here": iters}, g_is_ema=export["g_is_ema"])
 
 
 # ---------------------------------------------------------------------- measurement
@@ -188,7 +190,9 @@ def measure(pm: Pretrained, *, n_clips: int = 500, n_real: int | None = None, fe
             "real_test_round_trip_classifier_acc": rt_acc,
             "fid_features": f"{ev.feature_kind} ({len(refs['raw'].mu)}-d) of models/{clf_path.name}",
             "is_splits": ev.n_splits,
-            "generated_codes": f"z ~ N(0, I) seed {seed}, c = 0..9 cyclic, EMA generator, PGHI (no Griffin-Lim)",
+            "generated_codes": (f"z ~ N(0, I) seed {seed}, c = 0..9 cyclic, {pm.sampling['generator']} G, standing BN "
+                                f"statistics of {pm.standing_batches} x {STANDING_BATCH_SIZE} codes, PGHI (no Griffin-Lim)"),
+            "sampling": pm.sampling,
             "protocol": "Table I's (notebooks/evaluate.ipynb): reproduce.real_reference, score_real, score_generated"}
 
 

@@ -6,7 +6,9 @@ registry name ('ggan-fsdd-small'), an exported ``.pt`` (``models/*.pt``, loaded 
 or a baseline's ``gan/*_biggan.pt``), and returns a :class:`Pretrained`: the network in eval mode, its
 configs, its card, and ``kind`` ('ggan', 'supervised_biggan' or 'unsupervised_biggan').
 :meth:`Pretrained.sample` draws its latent codes through ggan_lib.model.latent (the prior of
-``ModelConfig.z_dist``; c = 0..n_classes-1 cyclic).
+``ModelConfig.z_dist``; c = 0..n_classes-1 cyclic) and samples as every model of the project is sampled
+(ggan_lib.train.ema): the file's EMA G when it holds one, its BatchNorm statistics re-estimated once on
+``standing_batches`` batches of fresh codes (BigGAN's standing statistics) before the first generation.
 
 ``load_pretrained`` (exports only) and ``load_generator`` (a checkpoint of a given preset and kind, as
 Table I evaluates) are names for two uses of it.
@@ -27,12 +29,14 @@ import torch
 from torch import nn
 
 from ggan_lib.config import PRESETS, BaselineConfig, ModelConfig, TrainConfig
+from ggan_lib.config.training import STANDING_BATCH_SIZE, STANDING_BATCHES
 from ggan_lib.io import atomic, paths
 from ggan_lib.io import checkpoint as ckpt
 from ggan_lib.io.checkpoint import CheckpointMismatchError
 from ggan_lib.model.baselines import ConditionalGenerator, UnconditionalGenerator
 from ggan_lib.model.latent import cyclic_classes, fixed_codes
 from ggan_lib.model.networks import GGAN
+from ggan_lib.train.ema import standing_bn_stats
 
 FORMAT = "ggan_lib.pretrained/1"  # the exports' format id: the files in models/ carry it, so it never changes
 MODELS_DIR = paths.MODELS_DIR
@@ -47,6 +51,8 @@ class Pretrained:
 
     kind 'ggan': ``model`` is a GGAN with E, Ce, G, D, Dp, D2, F, Cx, Df (G holds the EMA weights when a
     file held them); 'supervised_biggan' / 'unsupervised_biggan': ``model`` is the baseline's generator.
+    standing_batches: batches of standing BN statistics :meth:`standing_stats` re-estimates G's with before the
+    first generation (STANDING_BATCHES; load_model gives 0 to in-memory models, whose buffers stay as they are).
     """
 
     model: nn.Module
@@ -56,6 +62,9 @@ class Pretrained:
     card: dict[str, Any] = field(default_factory=dict)     # the full model card
     path: Path | None = None             # the file it was loaded from
     kind: str = "ggan"                   # one of GENERATOR_KINDS
+    g_is_ema: bool = False               # G holds the EMA weights (False: a file without them, or live networks)
+    standing_batches: int = STANDING_BATCHES  # standing BN statistics before the first generation (0: none)
+    _standing_done: bool = field(default=False, init=False, repr=False, compare=False)
 
     @property
     def device(self) -> torch.device:
@@ -67,10 +76,36 @@ class Pretrained:
         self.model.to(device)
         return self
 
+    @property
+    def generator(self) -> nn.Module:
+        """The generator network: the GGAN's G, or the baseline's generator itself."""
+        return self.model.G if self.kind == "ggan" else self.model
+
+    @property
+    def sampling(self) -> dict[str, Any]:
+        """How sample() draws (for result files): which G, and the standing statistics' batches x batch size."""
+        return {"generator": "ema" if self.g_is_ema else "raw", "standing_bn_batches": self.standing_batches,
+                "standing_batch_size": STANDING_BATCH_SIZE, "codes": "latent.fixed_codes(seed), c cyclic"}
+
+    @torch.no_grad()
+    def standing_stats(self) -> "Pretrained":
+        """Re-estimate G's BatchNorm statistics on ``standing_batches`` batches (once; ggan_lib.train.ema); self.
+
+        generate() and sample() call it; call it before using ``model.G`` directly (interpolations, paired clips)."""
+        if self.standing_batches and not self._standing_done:
+            self.model.eval()
+            standing_bn_stats(self.generator, self._forward, self.model_cfg, self.standing_batches)
+            self._standing_done = True
+        return self
+
     @torch.no_grad()
     def generate(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         """Spectrograms (B, 1, H, W) of codes z (B, z_dim) and classes c (B,) on the model's device, float32."""
-        z, c = z.to(self.device), c.to(self.device)
+        self.standing_stats()
+        return self._forward(z.to(self.device), c.to(self.device))
+
+    def _forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """The generator's output for codes on its device (GGAN G(E(z, c)), G(z, c), G(z)), float32."""
         if self.kind == "ggan":
             return self.model.G(self.model.E(z, c)).float()
         if self.kind == "supervised_biggan":
@@ -266,9 +301,17 @@ def _network(kind: str, mcfg: ModelConfig, state: dict[str, Any], path: Path) ->
         ema = state.get("ema_G") if state.get("format") == ckpt.FORMAT else None  # an export's G is the EMA G
         return ggan_from_weights(mcfg, state["nets"], path, ema)
     net = _BASELINE_NETS[kind](cfg=mcfg)
-    ckpt.check_shapes(state["nets"]["G"], net.state_dict(), path)
-    net.load_state_dict(state["nets"]["G"])
+    weights = state.get("ema_G") or state["nets"]["G"]  # the EMA G; files from before the baselines kept one: G
+    ckpt.check_shapes(weights, net.state_dict(), path)
+    net.load_state_dict(weights)
     return net.eval().requires_grad_(False)
+
+
+def _holds_ema(state: dict[str, Any]) -> bool:
+    """Whether the generator built from a file's state holds EMA weights."""
+    if state.get("format") == FORMAT:
+        return bool(state.get("g_is_ema", False))
+    return bool(state.get("ema_G"))
 
 
 def _build(path: Path, state: dict[str, Any], *, preset: str | None = None, kind: str | None = None,
@@ -278,14 +321,14 @@ def _build(path: Path, state: dict[str, Any], *, preset: str | None = None, kind
     _check_kind(got, kind, path)
     mcfg, tcfg = _configs(state, path, got, expect_model_cfg)
     _check_preset(mcfg, preset, path)
-    net = _network(got, mcfg, state, path)
+    net, ema = _network(got, mcfg, state, path), _holds_ema(state)
     if state.get("format") != FORMAT:  # a training checkpoint: no card
-        return Pretrained(net, mcfg, tcfg, {}, {"name": name, "iteration": int(state["iteration"])}, path, got)
+        return Pretrained(net, mcfg, tcfg, {}, {"name": name, "iteration": int(state["iteration"])}, path, got, ema)
     card = read_card(path)
     if check_hash and card.get("sha256") and card["sha256"] != sha256(path):
         raise CheckpointMismatchError(f"{path}: the card {card_path(path).name} describes another file "
                                       "(SHA-256 differs); re-export or re-measure the model")
-    return Pretrained(net, mcfg, tcfg, card.get("metrics", {}), card, path, got)
+    return Pretrained(net, mcfg, tcfg, card.get("metrics", {}), card, path, got, ema)
 
 
 def _module_kind(net: nn.Module) -> str:
@@ -297,10 +340,13 @@ def _from_object(spec: Any, name: str) -> Pretrained | None:
     """A Pretrained of an in-memory model (a Pretrained, a Trainer, a network), None for a name or path."""
     if hasattr(spec, "model") and hasattr(spec, "model_cfg"):     # a Pretrained
         return spec
+    # in-memory models are sampled as they are (no standing statistics: their buffers are the caller's);
+    # a Trainer's live networks hold the raw G: Trainer.sample() samples its EMA the project's way
     if hasattr(spec, "model") and hasattr(spec, "mcfg"):          # a Trainer: its live networks
-        return Pretrained(spec.model.eval(), spec.mcfg, spec.cfg, {}, {"name": name})
+        return Pretrained(spec.model.eval(), spec.mcfg, spec.cfg, {}, {"name": name}, standing_batches=0)
     if isinstance(spec, nn.Module):                               # a GGAN or a baseline generator
-        return Pretrained(spec.eval(), spec.cfg, None, {}, {"name": name}, kind=_module_kind(spec))
+        return Pretrained(spec.eval(), spec.cfg, None, {}, {"name": name}, kind=_module_kind(spec),
+                          standing_batches=0)
     return None
 
 

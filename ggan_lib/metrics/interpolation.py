@@ -87,10 +87,13 @@ def interpolate_ze(model: Any, c_a: int, c_b: int, n_steps: int = 8, seed: int =
                    device: torch.device | str | None = None) -> Interpolation:
     """GGAN: interpolate between ze_a = E(z_a, c_a) and ze_b = E(z_b, c_b) (z_b = z_a when z_same).
 
-    model: a GGAN or a Trainer (its .model; pass G=trainer.ema_G for the EMA generator). Same class:
+    model: a GGAN, a Trainer (its .model; pass G=trainer.sampling_g() for the EMA generator with standing BN
+    statistics) or a loaded Pretrained (its G with standing statistics, as its sample() uses). Same class:
     c_a == c_b with z_same=False; different classes (or genders): c_a != c_b, z_same=True isolates
     the effect of the condition.
     """
+    if G is None and hasattr(model, "standing_stats"):  # a loaded model (zoo.Pretrained): G as its sample() has it
+        model.standing_stats()
     net = model.model if hasattr(model, "model") and not isinstance(model, nn.Module) else model
     G = net.G if G is None else G
     dev = module_device(net.E, device)

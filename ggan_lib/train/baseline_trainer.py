@@ -23,7 +23,10 @@ from ggan_lib.model.latent import sample_z
 from ggan_lib.train.engine import PhaseEngine, configure_cuda_backends, resolve_device
 
 # Fields that may differ when loading a checkpoint (they change how, not what, is computed).
-RUNTIME_FIELDS = frozenset({"device", "log_every", "ckpt_every", "progress", "tensorboard", "cudnn_benchmark", "tf32"})
+RUNTIME_FIELDS = frozenset({"device", "log_every", "ckpt_every", "progress", "tensorboard", "cudnn_benchmark", "tf32",
+                            "ema_standing_batches"})
+# BaselineConfig fields of the BigGANs' EMA of G: the encoder and the classifiers never read them
+EMA_FIELDS = frozenset({"ema", "ema_decay", "ema_start", "ema_warmup", "ema_standing_batches"})
 # BaselineConfig fields a GAN trainer never reads: a GAN checkpoint stays valid when only these change
 NOT_GAN_FIELDS = frozenset({"lr_enc", "enc_k_disc", "enc_latent_recon", "lr_clf", "clf_betas",
                             "clf_weight_decay", "gan_iters", "enc_iters", "cnn_iters", "clf_iters"})
@@ -52,7 +55,7 @@ class BaselineTrainer(PhaseEngine):
     """Shared loop of the baseline trainers: networks, phases, log, checkpoints; subclasses add step()."""
 
     kind = "baseline"  # names the trainer in checkpoints (a CNN checkpoint never loads into a GAN trainer)
-    unused_fields: frozenset[str] = frozenset()  # BaselineConfig fields this trainer ignores (not checked on load)
+    unused_fields: frozenset[str] = EMA_FIELDS  # BaselineConfig fields this trainer ignores (not checked on load)
 
     def __init__(self, model_cfg: ModelConfig, cfg: BaselineConfig, nets: dict[str, Callable[[], nn.Module]],
                  *, out_dir: str | os.PathLike | None = None):
@@ -89,12 +92,16 @@ class BaselineTrainer(PhaseEngine):
         """One iteration (subclasses)."""
         raise NotImplementedError
 
-    def _adversarial_step(self, d_phase: str, g_phase: str, k: int) -> dict[str, float]:
-        """k steps of the discriminator phase (their losses averaged), then one of the other phase."""
+    def _adversarial_step(self, d_phase: str, g_phase: str, k: int,
+                          after: Callable[[], None] | None = None) -> dict[str, float]:
+        """k steps of the discriminator phase (their losses averaged), then one of the other phase, then
+        ``after()`` (the BigGANs' EMA update) before the iteration is counted and checkpointed."""
         t0 = time.perf_counter()
         ds = [self.run_step(self.phases[d_phase]) for _ in range(k)]
         out = {name: sum(d[name] for d in ds) / k for name in ds[0]}
         out.update(self.run_step(self.phases[g_phase]))
+        if after is not None:
+            after()
         return self._finish_step(out, t0)
 
     def _finish_step(self, out: dict[str, float], t0: float) -> dict[str, float]:
@@ -137,8 +144,14 @@ class BaselineTrainer(PhaseEngine):
         except ckpt.CheckpointMismatchError as e:
             raise ckpt.CheckpointMismatchError(f"{e}\n(checkpoint: {_preset_name(saved_cfg)}, current: "
                                                f"{_preset_name(self.mcfg)})") from None
-        ckpt.check_config("BaselineConfig", json.loads(state["train_cfg"]), self.cfg.to_dict(), path,
-                          RUNTIME_FIELDS | self.unused_fields)
+        try:  # a field older files lack reads back as those runs had it (config.training.BASELINE_LEGACY_FIELDS)
+            saved_train = BaselineConfig.from_dict(json.loads(state["train_cfg"])).to_dict()
+        except (KeyError, TypeError, ValueError) as err:
+            raise ckpt.CheckpointMismatchError(f"{path}: its BaselineConfig does not fit this version: {err}") from err
+        ignore = RUNTIME_FIELDS | self.unused_fields
+        if not saved_train["ema"] and not self.cfg.ema:  # no EMA on either side: its settings mean nothing
+            ignore |= EMA_FIELDS
+        ckpt.check_config("BaselineConfig", saved_train, self.cfg.to_dict(), path, ignore)
         saved = {f"{n}.{k}": v for n, sd in state["nets"].items() for k, v in sd.items()}
         current = {f"{n}.{k}": v for n, net in self.nets.items() for k, v in net.state_dict().items()}
         ckpt.check_shapes(saved, current, path)

@@ -1,5 +1,22 @@
 """The generator's exponential moving average (EMA), used for sampling, and its BatchNorm statistics.
 
+**How every model of the project is sampled** (the one statement of it; ARCHITECTURE.md points here):
+from the EMA of G, with standing BatchNorm statistics, on the fixed codes of a seed. That holds for GGAN
+(``Trainer.sample``, and so the training monitor), both BigGAN baselines (``SupervisedGANTrainer.sample``,
+``UnsupervisedGANTrainer.sample``) and every model loaded from a file (``ggan_lib.experiments.zoo``:
+``Pretrained.sample`` / ``generate``, which Table I, the model cards, ``listen`` / ``generate`` and the
+gender measurement use):
+
+* the EMA: :class:`GeneratorEMA` (a trainer mixin) updates it after every G step with the decay
+  :func:`ema_decay_at` (``ema_decay``, ``ema_warmup``, ``ema_start`` of TrainConfig / BaselineConfig,
+  the same defaults); a file's ``ema_G`` replaces G when it has one (files written before a trainer
+  kept one hold only the raw G, which is then what is sampled);
+* standing statistics: :func:`standing_bn_stats` on ``STANDING_BATCHES`` batches of
+  ``STANDING_BATCH_SIZE`` codes drawn from seed 0 on the CPU (``ema_standing_batches`` in a trainer,
+  re-estimated at most once per iteration; ``Pretrained.standing_batches`` for a file, once);
+* codes: ``ggan_lib.model.latent.fixed_codes(cfg, n, seed)`` (z from the prior on the CPU, c = 0, 1, ...
+  cyclic) unless z / c are given, so a seed means the same codes on every device and for every model.
+
 The EMA starts as a copy of G's random initialisation. With a constant decay d that start keeps the weight
 d^t after t steps (0.999^1000 = 37 %), so early samples come from a blend of a trained and a random network.
 :func:`ema_decay_at` ramps the decay up instead, ``min(d, (1 + t) / (warmup + t))`` (the ``num_updates``
@@ -11,11 +28,18 @@ activations. :func:`standing_bn_stats` re-estimates them for the EMA weights the
 """
 from __future__ import annotations
 
+import copy
+from typing import Any, Callable
+
 import torch
 from torch import nn
 
 from ggan_lib.config import ModelConfig
-from ggan_lib.model.latent import sample_latent
+from ggan_lib.config.training import STANDING_BATCH_SIZE, STANDING_BATCHES
+from ggan_lib.model.latent import cyclic_classes, fixed_codes, sample_latent
+
+# forward(z, c) -> G's output for a batch of codes: GGAN G(E(z, c)), supervised BigGAN G(z, c), unsupervised G(z)
+Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def ema_decay_at(step: int, decay: float, warmup: int = 0, start: int = 0) -> float:
@@ -42,28 +66,88 @@ def _batchnorms(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
 
 
 @torch.no_grad()
-def standing_bn_stats(G: nn.Module, E: nn.Module, cfg: ModelConfig, n_batches: int = 16, batch_size: int = 64,
-                      seed: int = 0, device: torch.device | str = "cpu") -> None:
-    """Re-estimate G's BatchNorm running statistics as the plain average over ``n_batches`` batches of G(E(z, c)).
+def standing_bn_stats(G: nn.Module, forward: Forward, cfg: ModelConfig, n_batches: int = STANDING_BATCHES,
+                      batch_size: int = STANDING_BATCH_SIZE, seed: int = 0) -> None:
+    """Re-estimate G's BatchNorm running statistics as the plain average over ``n_batches`` batches of
+    ``forward(z, c)`` (a function that runs G on a batch of codes, see :data:`Forward`).
 
-    Only the BatchNorm layers run in training mode (spectral-norm vectors and every weight stay as they are);
-    the latent codes come from their own generator, so no other random stream moves. G ends in eval mode.
+    The codes (z from the prior, c uniform) come from their own CPU generator seeded ``seed`` and are moved
+    to G's device, so no other random stream moves and every device sees the same codes. Only G's BatchNorm
+    layers run in training mode (spectral-norm vectors and every weight stay as they are; other networks the
+    forward calls keep their modes); G ends in eval mode.
     """
     bns = _batchnorms(G)
     G.eval()
-    E.eval()
+    device = next(G.parameters()).device
     momenta = [bn.momentum for bn in bns]
     for bn in bns:
         bn.reset_running_stats()
         bn.momentum = None  # cumulative moving average: every batch weighs the same
         bn.track_running_stats = True
         bn.train()
-    gen = torch.Generator(device=device).manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
     try:
         for _ in range(n_batches):
-            z, c = sample_latent(cfg, batch_size, device, gen)
-            G(E(z, c))
+            z, c = sample_latent(cfg, batch_size, "cpu", gen)
+            forward(z.to(device), c.to(device))
     finally:
         for bn, m in zip(bns, momenta):
             bn.momentum = m
             bn.eval()
+
+
+def sampling_codes(cfg: ModelConfig, n: int, seed: int, device: torch.device | str,
+                   z: torch.Tensor | None = None, c: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The (z, c) every sample() uses: z given or the fixed codes of ``seed``; c given or 0, 1, ... cyclic."""
+    fz, fc = fixed_codes(cfg, n, seed) if z is None else (z, cyclic_classes(cfg, n))
+    c = fc if c is None else torch.as_tensor(c)
+    return fz.to(device, torch.float32), c.to(device)
+
+
+class GeneratorEMA:
+    """A GAN trainer's EMA of G: kept, updated after each G step, checkpointed, and sampled with standing stats.
+
+    Mixed into the GGAN Trainer and the BigGAN trainers, which provide ``cfg`` (ema, ema_decay, ema_warmup,
+    ema_start, ema_standing_batches), ``mcfg``, ``nets["G"]``, ``iteration`` and :meth:`forward_g`. The EMA
+    is in no optimiser and no phase: only :meth:`_update_ema` (and a checkpoint load) changes it.
+    """
+
+    ema_G: nn.Module | None
+
+    def init_ema(self) -> None:
+        """The EMA: a copy of the current G (eval mode, no gradients), or None when cfg.ema is off."""
+        self.ema_G = copy.deepcopy(self.nets["G"]).eval().requires_grad_(False) if self.cfg.ema else None
+        self._standing_at: int | None = None  # iteration whose standing BN statistics the EMA G holds
+
+    def forward_g(self, G: nn.Module, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """G's output for codes (z, c) (a trainer's own wiring: G(E(z, c)), G(z, c) or G(z))."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        """One EMA update after a G step; ``iteration`` is still the number of steps completed before it."""
+        if self.ema_G is None:
+            return
+        c = self.cfg
+        update_ema(self.ema_G, self.nets["G"], ema_decay_at(self.iteration, c.ema_decay, c.ema_warmup, c.ema_start))
+
+    def sampling_g(self, use_ema: bool = True) -> nn.Module:
+        """The G to sample: the EMA with its standing BN statistics (re-estimated at most once per iteration;
+        the next update copies G's again) when ``use_ema`` and there is one, else the raw G (left as it is)."""
+        if not use_ema or self.ema_G is None:
+            return self.nets["G"]
+        n = self.cfg.ema_standing_batches
+        if n and self._standing_at != self.iteration:
+            standing_bn_stats(self.ema_G, lambda z, c: self.forward_g(self.ema_G, z, c), self.mcfg, n)
+            self._standing_at = self.iteration
+        return self.ema_G
+
+    def ema_state(self) -> dict[str, Any]:
+        """The checkpoint entry ``ema_G`` ({} without an EMA)."""
+        return self.ema_G.state_dict() if self.ema_G is not None else {}
+
+    def load_ema(self, state: dict[str, Any]) -> None:
+        """Restore ``state["ema_G"]`` (the configs were checked: an EMA run's file holds one)."""
+        if self.ema_G is not None:
+            self.ema_G.load_state_dict(state["ema_G"])
+            self._standing_at = None

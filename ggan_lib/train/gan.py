@@ -1,10 +1,18 @@
 """The BigGAN baselines' trainers: supervised (Appendix A) and unsupervised (Appendix B),
-hinge loss (ggan_lib.losses), k D steps per G step."""
+hinge loss (ggan_lib.losses), k D steps per G step.
+
+Both keep an EMA of G exactly as the GGAN trainer does (ggan_lib.train.ema.GeneratorEMA: the same decay,
+warm-up and start, updated after each G step, in their checkpoints) and ``sample()`` uses it with standing
+BatchNorm statistics by default, so Table I samples every GAN the same way. The EMA is a copy outside every
+phase and optimiser: training (G, D, their optimisers and random streams) is the same with or without it.
+"""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import torch
+from torch import nn
 
 from ggan_lib import losses as L  # called as L.name so tests can monkeypatch a loss
 from ggan_lib.config import BaselineConfig, ModelConfig
@@ -14,11 +22,12 @@ from ggan_lib.model.baselines import (
     UnconditionalDiscriminator,
     UnconditionalGenerator,
 )
-from ggan_lib.model.latent import cyclic_classes, sample_classes, sample_z
+from ggan_lib.model.latent import sample_classes
 from ggan_lib.train.baseline_trainer import NOT_GAN_FIELDS, BaselineTrainer, check_data, check_labels
+from ggan_lib.train.ema import GeneratorEMA, sampling_codes
 
 
-class SupervisedGANTrainer(BaselineTrainer):
+class SupervisedGANTrainer(GeneratorEMA, BaselineTrainer):
     """Supervised BigGAN (Appendix A): ConditionalGenerator + ProjectionDiscriminator, hinge, k D steps per G step."""
 
     kind = "supervised_biggan"
@@ -34,6 +43,7 @@ class SupervisedGANTrainer(BaselineTrainer):
         self.X, self.y = X.to(self.device, torch.float32), y.to(self.device, torch.long)
         self.add_adam_phase("D", ["D"], cfg.lr_d, cfg.betas, self.loss_d)
         self.add_adam_phase("G", ["G"], cfg.lr_g, cfg.betas, self.loss_g)
+        self.init_ema()
 
     def _classes(self, n: int) -> torch.Tensor:
         """Generated classes: uniform over n_classes."""
@@ -57,21 +67,32 @@ class SupervisedGANTrainer(BaselineTrainer):
         return loss, {"g": loss}
 
     def step(self) -> dict[str, float]:
-        """k D steps, then one G step."""
-        return self._adversarial_step("D", "G", self.cfg.k_disc)
+        """k D steps, then one G step, then the EMA update."""
+        return self._adversarial_step("D", "G", self.cfg.k_disc, after=self._update_ema)
 
-    def _sample_z(self, n: int, seed: int) -> torch.Tensor:
-        """n latents from the prior with their own generator seeded ``seed``."""
-        return sample_z(self.mcfg, n, generator=torch.Generator(device=self.device).manual_seed(seed),
-                        device=self.device)
+    def forward_g(self, G: nn.Module, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """G(z, c)."""
+        return G(z, c)
 
     @torch.no_grad()
-    def sample(self, n: int, c: torch.Tensor | None = None, seed: int = 0) -> torch.Tensor:
-        """n spectrograms G(z, c) in eval mode for classes c (default 0..n-1 mod n_classes)."""
-        z = self._sample_z(n, seed)
-        c = cyclic_classes(self.mcfg, n, self.device) if c is None else c.to(self.device)
+    def sample(self, n: int, c: torch.Tensor | None = None, seed: int = 0, *, use_ema: bool = True,
+               z: torch.Tensor | None = None) -> torch.Tensor:
+        """n spectrograms G(z, c) in eval mode for classes c (default 0..n-1 mod n_classes); z (n, z_dim) given, or
+        the fixed codes of ``seed`` (ggan_lib.model.latent.fixed_codes). use_ema: the EMA G with standing BN
+        statistics (ggan_lib.train.ema, as every model is sampled); False: the raw G."""
+        z, c = sampling_codes(self.mcfg, n, seed, self.device, z, c)
         self.eval_mode()
-        return self.nets["G"](z, c)
+        return self.forward_g(self.sampling_g(use_ema), z, c).float()
+
+    # ---------------------------------------------------------------- checkpoints (with the EMA)
+    def state_dict(self) -> dict[str, Any]:
+        """The baseline checkpoint plus ``ema_G`` ({} without an EMA)."""
+        return {**super().state_dict(), "ema_G": self.ema_state()}
+
+    def load_state_dict(self, state: dict[str, Any], path: Any = "<state>") -> None:
+        """Restore a state_dict(); a file written before the EMA reads back as a run without one (ema=False)."""
+        super().load_state_dict(state, path)
+        self.load_ema(state)
 
 
 class UnsupervisedGANTrainer(SupervisedGANTrainer):
@@ -89,6 +110,7 @@ class UnsupervisedGANTrainer(SupervisedGANTrainer):
         self.X = X.to(self.device, torch.float32)
         self.add_adam_phase("D", ["D"], cfg.lr_d, cfg.betas, self.loss_d)
         self.add_adam_phase("G", ["G"], cfg.lr_g, cfg.betas, self.loss_g)
+        self.init_ema()
 
     def loss_d(self):
         """Hinge on D(x) vs D(G(z)) (fakes without gradient)."""
@@ -105,9 +127,11 @@ class UnsupervisedGANTrainer(SupervisedGANTrainer):
         loss = L.hinge_g_loss(self.nets["D"](self.nets["G"](self._normal(self.cfg.batch_size))))
         return loss, {"g": loss}
 
+    def forward_g(self, G: nn.Module, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """G(z) (c plays no part)."""
+        return G(z)
+
     @torch.no_grad()
-    def sample(self, n: int, seed: int = 0) -> torch.Tensor:
-        """n spectrograms G(z) in eval mode."""
-        z = self._sample_z(n, seed)
-        self.eval_mode()
-        return self.nets["G"](z)
+    def sample(self, n: int, seed: int = 0, *, use_ema: bool = True, z: torch.Tensor | None = None) -> torch.Tensor:
+        """n spectrograms G(z) in eval mode; z given or the fixed codes of ``seed``; use_ema as the supervised one's."""
+        return super().sample(n, None, seed, use_ema=use_ema, z=z)

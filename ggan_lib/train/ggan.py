@@ -26,7 +26,6 @@ held-out accuracy, snapshots) and keeps ``best.pt`` beside ``checkpoint.pt``.
 """
 from __future__ import annotations
 
-import copy
 import json
 import os
 import time
@@ -42,17 +41,16 @@ from torch import nn
 from ggan_lib.config import RUNTIME_FIELDS, TRAIN_PRESETS, ModelConfig, TrainConfig  # noqa: F401  (re-exported)
 from ggan_lib.io import checkpoint as ckpt
 from ggan_lib.io.logs import read_log  # noqa: F401  (re-exported for notebooks)
-from ggan_lib.model.latent import cyclic_classes, sample_z
 from ggan_lib.model.networks import GGAN
 from ggan_lib.train import hooks
-from ggan_lib.train.ema import ema_decay_at, standing_bn_stats, update_ema
+from ggan_lib.train.ema import GeneratorEMA, sampling_codes
 from ggan_lib.train.engine import NonFiniteLossError, Phase, configure_cuda_backends, resolve_device  # noqa: F401
 from ggan_lib.train.ggan_phases import PHASES, Algorithm1Phases, Batch  # noqa: F401  (re-exported)
 
 NETS = ("E", "Ce", "G", "D", "Dp", "D2", "F", "Cx", "Df")
 
 
-class Trainer(Algorithm1Phases):
+class Trainer(GeneratorEMA, Algorithm1Phases):
     """Trains a GGAN with Algorithm 1 on in-memory tensors; ``.step()`` runs one iteration."""
 
     kind = "ggan"
@@ -97,8 +95,7 @@ class Trainer(Algorithm1Phases):
         self.model = model.to(self.device, memory_format=self.mem_format)
         self.set_networks({n: getattr(model, n) for n in NETS})
         self.broadcast(list(self.model.parameters()) + list(self.model.buffers()))
-        self.ema_G = copy.deepcopy(self.nets["G"]).eval().requires_grad_(False) if cfg.ema else None
-        self._standing_at: int | None = None  # iteration whose standing BN statistics the EMA G holds
+        self.init_ema()  # the EMA copy of G (ggan_lib.train.ema.GeneratorEMA)
         if cfg.compile:  # in place: state_dict keys stay those of the plain modules
             for net in self.nets.values():
                 net.compile()
@@ -199,34 +196,24 @@ class Trainer(Algorithm1Phases):
                 break
         return out
 
-    @torch.no_grad()
-    def _update_ema(self) -> None:
-        if self.ema_G is None:
-            return
-        c = self.cfg
-        update_ema(self.ema_G, self.nets["G"], ema_decay_at(self.iteration, c.ema_decay, c.ema_warmup, c.ema_start))
+    def forward_g(self, G: nn.Module, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """G(E(z, c)) (E as the caller left it: eval mode when sampling)."""
+        return G(self.nets["E"](z, c))
 
     @torch.no_grad()
     def sample(self, n: int, c: torch.Tensor | None = None, use_ema: bool = True, seed: int = 0,
                z: torch.Tensor | None = None) -> torch.Tensor:
-        """n spectrograms x_hat = G(E(z, c)) (EMA G by default, eval mode) for classes c (default 0..n-1 mod n_classes);
-        z (n, z_dim) given, or drawn from the prior (ModelConfig.z_dist) with its own generator seeded ``seed``."""
-        if z is None:
-            z = sample_z(self.mcfg, n, generator=torch.Generator(device=self.device).manual_seed(seed),
-                         device=self.device)
-        z = z.to(self.device, torch.float32)
-        c = cyclic_classes(self.mcfg, n, self.device) if c is None else c.to(self.device)
-        G = self.ema_G if (use_ema and self.ema_G is not None) else self.nets["G"]
+        """n spectrograms x_hat = G(E(z, c)) in eval mode for classes c (default 0..n-1 mod n_classes); z (n, z_dim)
+        given, or the fixed codes of ``seed`` (ggan_lib.model.latent.fixed_codes: the prior, on the CPU).
+
+        use_ema: the EMA G with standing BN statistics (``ema_standing_batches``), as every model is sampled
+        (ggan_lib.train.ema); False: the raw G with its running statistics."""
+        z, c = sampling_codes(self.mcfg, n, seed, self.device, z, c)
         self.forget_modes()  # modes are set again by the next phase
-        E = self.nets["E"]
-        E.eval(), G.eval()
+        self.nets["E"].eval(), self.nets["G"].eval()
         for bn in self._bns["G"]:
             bn.track_running_stats = True
-        if G is self.ema_G and self.cfg.ema_standing_batches and self._standing_at != self.iteration:
-            # the EMA's own BN statistics, not G's: once per iteration (the next EMA update copies G's again)
-            standing_bn_stats(G, E, self.mcfg, self.cfg.ema_standing_batches, device=self.device)
-            self._standing_at = self.iteration
-        return G(E(z, c)).float()
+        return self.forward_g(self.sampling_g(use_ema), z, c).float()
 
     # ---------------------------------------------------------------- checkpoints
     def _data_rng_states(self) -> list[torch.Tensor]:
@@ -246,7 +233,7 @@ class Trainer(Algorithm1Phases):
             "model_cfg": self.mcfg.to_json(),
             "train_cfg": json.dumps(self.cfg.to_dict()),
             "nets": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
-            "ema_G": self.ema_G.state_dict() if self.ema_G is not None else {},
+            "ema_G": self.ema_state(),
             "opts": self.opt_states(),
             "rng": ckpt.rng_state(),
             "data_rng": gens,
@@ -263,9 +250,7 @@ class Trainer(Algorithm1Phases):
             ckpt.check_config("data / label settings", json.loads(state["data_cfg"]), self.data_cfg, path)
         ckpt.check_shapes(state["nets"], self.model.state_dict(), path)
         self.model.load_state_dict(state["nets"])
-        if self.ema_G is not None:
-            self.ema_G.load_state_dict(state["ema_G"])
-            self._standing_at = None
+        self.load_ema(state)
         gens = state["data_rng"]
         if len(gens) == self.world:
             self.gen.set_state(gens[self.rank])
