@@ -33,6 +33,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="'voices' (espeak-ng words), 'librispeech' or a labelled folder")
     p.add_argument("--test-voices-per-class", type=int, default=None,
                    help="guidance speakers per gender held out for the classifier's test (voices: 2, else 5)")
+    p.add_argument("--unlabelled-voices-per-class", type=int, default=0,
+                   help="move this many guidance voices per gender into the unlabelled set as their synthetic "
+                        "digits, gender withheld (FSDD alone is all male)")
     p.add_argument("--out", default="results/gender-small", help="small result files (JSON, Markdown, WAV, PNG)")
     p.add_argument("--run-dir", default=None, help="checkpoints, log, snapshots (default runs/gender-<preset>)")
     p.add_argument("--export", default=None, help=f"exported model .pt (+ card .json) (default {DEFAULT_EXPORT} "
@@ -63,7 +66,8 @@ def run_from_args(a: argparse.Namespace) -> GenderRun:
                           metric_classifier=None if a.metric_classifier == "none" else a.metric_classifier,
                           eval_cfg=EVAL.replace(n_real=a.n_real))
     return GenderRun(preset=a.preset, iters=a.iters, unlabelled=a.unlabelled, guidance=a.guidance,
-                     test_voices_per_class=a.test_voices_per_class, out=Path(a.out),
+                     test_voices_per_class=a.test_voices_per_class,
+                     unlabelled_voices_per_class=a.unlabelled_voices_per_class, out=Path(a.out),
                      run_dir=Path(a.run_dir) if a.run_dir else None, export=Path(a.export) if a.export else None,
                      seed=a.seed, device=a.device, batch_size=a.batch_size, ckpt_every=a.ckpt_every,
                      eval_every=a.eval_every, eval_clips=a.eval_clips,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import torch
 
 from ggan_lib.audio import AudioConfig
 from ggan_lib.config import ModelConfig, MonitorConfig, TrainConfig
@@ -46,6 +47,9 @@ class GenderRun:
     unlabelled: str = "fsdd"
     guidance: str = "voices"
     test_voices_per_class: int | None = None  # default: 2 for 'voices', else 5
+    # voices per gender moved from the guidance set into the unlabelled set as their synthetic *digits*,
+    # gender withheld (issue 13: FSDD is all male, so without them no discriminator sees a female digit)
+    unlabelled_voices_per_class: int = 0
     out: Path = Path("results/gender-small")
     run_dir: Path | None = None               # default runs/gender-<preset>
     export: Path | None = None                # default DEFAULT_EXPORT for 'small', else <run_dir>/model.pt
@@ -88,6 +92,29 @@ def split_voices(run: GenderRun) -> tuple[list, list]:
     return voice_split(speakers, genders, run.n_test, seed=run.seed)
 
 
+def unlabelled_voices(run: GenderRun, train_spk: list) -> list:
+    """The guidance voices whose synthetic digits join the unlabelled set (none unless asked for)."""
+    if not run.unlabelled_voices_per_class:
+        return []
+    if run.guidance != "voices":
+        raise ValueError("unlabelled_voices_per_class needs guidance 'voices' (the synthetic corpus)")
+    speakers, genders = guidance_speakers(run.guidance)
+    gender_of = dict(zip(speakers, np.asarray(genders).tolist()))
+    _, picked = voice_split(train_spk, [gender_of[s] for s in train_spk], run.unlabelled_voices_per_class,
+                            seed=run.seed + 1)
+    return picked
+
+
+def unlabelled_set(run: GenderRun, spec_shape, voices: list) -> torch.Tensor:
+    """X (N, 1, H, W): the unlabelled corpus, plus the synthetic digits of ``voices`` (their labels dropped)."""
+    X, _ = load_unlabelled(run.unlabelled, spec_shape, progress=run.progress, workers=run.workers).as_tensors()
+    if not voices:
+        return X
+    V, _ = load_guidance("voices-digits", spec_shape, split="test", test_speakers=voices, progress=run.progress,
+                         workers=run.workers).as_tensors()
+    return torch.cat([X, V])
+
+
 def make_monitor(run: GenderRun, mcfg, X_val, y_val, device) -> Monitor | None:
     """The training monitor (every eval_every iterations; None when 0)."""
     every = run.eval_every if run.eval_every is not None else MONITOR_EVERY[run.preset]
@@ -103,9 +130,10 @@ def make_monitor(run: GenderRun, mcfg, X_val, y_val, device) -> Monitor | None:
 def _trainer(run: GenderRun, mcfg, train_spk: list, test_spk: list, log: Callable):
     """A new or resumed Trainer of the run (data loaded at the model's spectrogram shape)."""
     spec_shape = tuple(mcfg.spec_shape)
-    X, _ = load_unlabelled(run.unlabelled, spec_shape, progress=run.progress, workers=run.workers).as_tensors()
-    guide = load_guidance(run.guidance, spec_shape, split="train", test_speakers=test_spk, progress=run.progress,
-                          workers=run.workers)
+    unl_spk = unlabelled_voices(run, train_spk)
+    X = unlabelled_set(run, spec_shape, unl_spk)
+    guide = load_guidance(run.guidance, spec_shape, split="train", test_speakers=test_spk + unl_spk,
+                          progress=run.progress, workers=run.workers)
     X_val, y_val = load_guidance(run.guidance, spec_shape, split="test", test_speakers=test_spk,
                                  workers=run.workers).as_tensors()
     device = resolve_device(run.device)
@@ -117,8 +145,9 @@ def _trainer(run: GenderRun, mcfg, train_spk: list, test_spk: list, log: Callabl
         overrides = {"seed": run.seed, **({"batch_size": run.batch_size} if run.batch_size else {})}
         tcfg = TrainConfig.preset(run.preset, **overrides, **runtime)
         tr = guided_trainer(X, guide, model_cfg=mcfg, train_cfg=tcfg, out_dir=run.run_path, monitor=monitor)
-    log(f"[gender] unlabelled {run.unlabelled} {tuple(X.shape)}, guidance {run.guidance} {len(guide)} clips "
-        f"({len(train_spk)} speakers; held out {test_spk}); iteration {tr.iteration} -> {run.iters}")
+    log(f"[gender] unlabelled {run.unlabelled} + digits of {unl_spk} {tuple(X.shape)}, guidance {run.guidance} "
+        f"{len(guide)} clips ({len(train_spk) - len(unl_spk)} speakers; held out {test_spk}); "
+        f"iteration {tr.iteration} -> {run.iters}")
     return tr
 
 
@@ -143,7 +172,9 @@ def export_model(run: GenderRun, done: int, command: str, train_spk: list, test_
     """Export the checkpoint (small, weights only, EMA G) with its card unless already exported; load it."""
     export = run.export_path
     card = {"command": command, "experiment": "gender guidance (paper IV-C / V)", "class_names": list(CLASS_NAMES),
-            "unlabelled": run.unlabelled, "guidance": run.guidance, "guidance_train_speakers": train_spk,
+            "unlabelled": run.unlabelled, "unlabelled_voices": unlabelled_voices(run, train_spk),
+            "guidance": run.guidance,
+            "guidance_train_speakers": [v for v in train_spk if v not in unlabelled_voices(run, train_spk)],
             "guidance_test_speakers": test_spk}
     if not export.exists() or read_card(export).get("iteration") != done:
         export_checkpoint(run.checkpoint, export, f"ggan-gender-{run.preset}", card)
@@ -190,7 +221,8 @@ def run_experiment(run: GenderRun, command: str, log: Callable = print):
         opts = replace(opts, classifier_cache=run.run_path / "gender_classifier.pt")
     pm.standing_stats()  # G as every model is sampled (ggan_lib.train.ema): measure and the path use pm.model.G
     measured, media = measure(pm.model, test_spk, opts, log=log)
-    metrics = {"preset": run.preset, "command": command, "unlabelled": run.unlabelled, "guidance": run.guidance,
+    metrics = {"preset": run.preset, "command": command, "unlabelled": run.unlabelled,
+               "unlabelled_voices": unlabelled_voices(run, train_spk), "guidance": run.guidance,
                "training": training_record(run, done, t_train), **measured}
     interp = interpolation(pm.model)
     metrics["interpolation"] = {"spec": interp.spec_smoothness, "audio": interp.audio_smoothness}
