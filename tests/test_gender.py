@@ -46,6 +46,26 @@ def test_voice_split_holds_out_whole_voices_per_class():
         gender.voice_split(speakers, labels, n_test_per_class=4)
 
 
+def test_unlabelled_voices_are_whole_voices_of_both_genders_out_of_the_guidance_set(monkeypatch):
+    """--unlabelled-voices-per-class: the voices whose digits join the unlabelled set come from the guidance
+    training voices, k per gender, disjoint from the held-out ones; 0 moves none (the old experiment)."""
+    from ggan_lib.experiments import gender_run
+    from ggan_lib.experiments.gender_run import GenderRun, split_voices, unlabelled_voices
+    # the synthetic corpus's listing (8 + 8 voices, 3 clips each), without the corpus on disk
+    speakers = [f"{g}{i}" for g in "mf" for i in range(8) for _ in range(3)]
+    genders = np.array([0 if s[0] == "m" else 1 for s in speakers])
+    monkeypatch.setattr(gender_run, "guidance_speakers", lambda name: (speakers, genders))
+    gender_of = dict(zip(speakers, genders.tolist()))
+    run = GenderRun(unlabelled_voices_per_class=3)
+    train, test = split_voices(run)
+    moved = unlabelled_voices(run, train)
+    assert len(moved) == 6 and set(moved) <= set(train) and not set(moved) & set(test)
+    assert sorted(gender_of[v] for v in moved) == [0, 0, 0, 1, 1, 1]
+    assert unlabelled_voices(GenderRun(), train) == []
+    with pytest.raises(ValueError, match="guidance 'voices'"):
+        unlabelled_voices(GenderRun(guidance="librispeech", unlabelled_voices_per_class=1), train)
+
+
 @pytest.fixture
 def gender_dir(tmp_path, make_tone):
     """3 'male' (low tones) and 3 'female' (high tones) speakers, 4 clips each, named {gender}_{speaker}_{k}."""
