@@ -44,6 +44,7 @@ from ggan_lib.experiments import reproduce as rp
 from ggan_lib.experiments.zoo import load_model
 from ggan_lib.metrics import load_classifier
 from ggan_lib.metrics.accuracy import ggan_accuracy
+from ggan_lib.metrics.train_classifier import heldout_summary
 
 PARAMS = rp.params_from(globals(), "evaluate")
 rp.set_threads(threads)
@@ -88,6 +89,8 @@ acc = None
 if gen.kind == "ggan":  # the GGAN's own classification path Cx(F(D(x_test)))
     X_test, y_test = rp.load_spectrograms(data, "test", preset)
     acc = ggan_accuracy(gen.model, X_test, y_test, device=device)
+judge = heldout_summary(clf, gen.model_cfg.spec_shape)  # the classifier on speakers it never heard (NaN: none)
 rp.write_result(out, "evaluate", PARAMS, {"generated": generated, "real_train": real_train,
-                                         "real_test": real_test, "accuracy": acc, "sampling": gen.sampling},
+                                         "real_test": real_test, "accuracy": acc, "sampling": gen.sampling,
+                                         "judge": judge},
                 wall_s=time.time() - t0)

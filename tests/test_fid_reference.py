@@ -128,9 +128,12 @@ def test_table1_has_both_fids_and_load_table(tmp_path, capsys):
                                   "--metric-classifier", str(tmp_path / "c.pt")]))
     runs = rp.plan(1, o)
     gg = next(r for r in runs if r.name == "eval_ggan_f5_d0")
-    metrics = {"generated": {"is": 2.0, "is_std": 0.1, "fid": 12.5, "fid_raw": 150.0, "note": ""},
+    metrics = {"generated": {"is": 2.0, "is_std": 0.1, "fid": 12.5, "fid_raw": 150.0, "heard_as_code": 0.786,
+                             "note": ""},
                "real_train": {"is": 3.0, "is_std": 0.1, "is_roundtrip": 2.5, "fid": math.nan, "fid_raw": math.nan},
-               "real_test": {"is": 2.9, "is_std": 0.1, "is_roundtrip": 2.4, "fid": 0.4, "fid_raw": 0.1}}
+               "real_test": {"is": 2.9, "is_std": 0.1, "is_roundtrip": 2.4, "fid": 0.4, "fid_raw": 0.1,
+                             "heard_as_label": 0.956, "heard_as_label_roundtrip": 0.928},
+               "judge": {"heldout_speakers": ["theo"], "heldout_raw": 0.7, "heldout_roundtrip": 0.65}}
     rp.write_result(tmp_path / "runs" / gg.name, "evaluate", gg.params, metrics)
     reports.write_table(tmp_path, 1, runs)
     df = rp.load_table(tmp_path, 1).set_index("model")
@@ -139,6 +142,10 @@ def test_table1_has_both_fids_and_load_table(tmp_path, capsys):
     md = (tmp_path / "table1.md").read_text()
     assert "FID (ours, round trip)" in md and "FID (ours, raw)" in md and "150.00" in md
     assert isinstance(df, pd.DataFrame)
+    # beside IS / FID: how often the judge hears a clip as its digit, and the judge on a speaker it never heard
+    assert df.loc["GGAN", "heard_as"] == 0.786 and df.loc["Real (Test Data)", "heard_as_roundtrip"] == 0.928
+    assert df.loc[rp.tables.JUDGE_ROW, "heard_as"] == 0.7 and "theo" in df.loc[rp.tables.JUDGE_ROW, "note"]
+    assert "| 78.6 " in md and "95.6 (round trip 92.8)" in md and "70.0 (round trip 65.0)" in md
 
 
 def test_heard_as_counts_hits_per_class_over_the_scored_clips_only():

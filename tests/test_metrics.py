@@ -244,3 +244,30 @@ def test_cli_on_a_tiny_digit_folder(tmp_path):
     again = main(["--data", str(tmp_path), "--out", str(out), "--epochs", "1", "--channels", "4",
                   "--init", str(out)])  # continue training from the checkpoint
     assert 0.0 <= again <= 1.0 and load_classifier(out).extra["init"] == str(out)
+
+
+def test_cli_held_out_speaker_records_raw_and_round_trip_accuracy(tmp_path):
+    """--test-speaker: train on the other speakers, test on every clip of it, and record the held-out
+    accuracy raw and after each round trip; --epochs 0 --init re-measures without training."""
+    import soundfile as sf
+
+    from ggan_lib.cli.classifier import main
+    from ggan_lib.metrics.train_classifier import HELDOUT_SHAPES, heldout_summary
+
+    x, y = tones(8, n_classes=2)
+    for i, (w, d) in enumerate(zip(x, y)):
+        sf.write(tmp_path / f"{d}_{'ab'[i % 2]}_{i}.wav", w[:8000:2], 8000)
+    out = tmp_path / "clf.pt"
+    acc = main(["--data", str(tmp_path), "--out", str(out), "--epochs", "1", "--channels", "4",
+                "--batch-size", "4", "--test-speaker", "b"])
+    held = load_classifier(out).extra["heldout"]
+    assert held["speakers"] == ["b"] and held["n"] == 8 and held["raw"] == acc
+    assert set(held["roundtrip"]) == {f"{h}x{w}" for h, w in HELDOUT_SHAPES}
+    assert all(0.0 <= v <= 1.0 for v in held["roundtrip"].values())
+    summary = heldout_summary(load_classifier(out), (64, 32))
+    assert summary["heldout_raw"] == acc and summary["heldout_roundtrip"] == held["roundtrip"]["64x32"]
+    assert math.isnan(heldout_summary(load_classifier(out)).get("heldout_roundtrip"))
+    before = out.read_bytes()
+    again = main(["--data", str(tmp_path), "--out", str(out), "--epochs", "0", "--init", str(out),
+                  "--channels", "4", "--test-speaker", "b"])
+    assert again == acc and load_classifier(out).extra["heldout"] == held and len(out.read_bytes()) == len(before)

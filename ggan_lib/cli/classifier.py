@@ -17,7 +17,7 @@ import torch
 
 from ggan_lib.data.sources import load_digit_folder
 from ggan_lib.metrics.classifier import ClassifierConfig, load_classifier, save_classifier
-from ggan_lib.metrics.train_classifier import accuracy, train_classifier
+from ggan_lib.metrics.train_classifier import accuracy, heldout_figures, train_classifier
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -28,7 +28,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--test-speaker", action="append", default=None, metavar="NAME",
                    help="test on every clip of this speaker (repeatable) and train on all clips of the others, "
                         "instead of FSDD's takes 0-4: the classifier's accuracy on a speaker it never heard")
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=3, help="0: measure the --init classifier only (no training)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--max-shift", type=int, default=1600, help="augmentation: max time shift, samples")
@@ -54,7 +54,8 @@ def _load(args: argparse.Namespace):
 
 def _info(args: argparse.Namespace, n_train: int, n_test: int, init, train_acc: float, losses, t0: float) -> dict:
     """What the checkpoint records of its training (``extra``)."""
-    return {"data": str(args.data), "test_speakers": list(args.test_speaker or []), "n_train": n_train, "n_test": n_test, "epochs": args.epochs,
+    return {"data": str(args.data), "test_speakers": list(args.test_speaker or []), "n_train": n_train,
+            "n_test": n_test, "epochs": args.epochs,
             "batch_size": args.batch_size, "lr": args.lr, "max_shift": args.max_shift,
             "gain_db": args.gain_db, "seed": args.seed, "init": str(args.init or ""),
             "prior_epochs": int(init.extra.get("epochs", 0)) if init is not None else 0,
@@ -72,12 +73,20 @@ def main(argv=None) -> float:
     n_classes = int(max(y_tr.max(), y_te.max())) + 1
     cfg = ClassifierConfig(n_classes=n_classes, channels=args.channels)
     init = load_classifier(args.init, expect=cfg) if args.init else None
-    model, losses = train_classifier(x_tr, y_tr, cfg, epochs=args.epochs, batch_size=args.batch_size,
-                                     lr=args.lr, max_shift=args.max_shift, gain_db=args.gain_db,
-                                     seed=args.seed, device=args.device, init=init)
+    if args.epochs == 0:  # measure only: the --init classifier, its training record kept
+        if init is None:
+            raise SystemExit("--epochs 0 measures an existing classifier: give it with --init")
+        model, info = init, dict(init.extra)
+    else:
+        model, losses = train_classifier(x_tr, y_tr, cfg, epochs=args.epochs, batch_size=args.batch_size,
+                                         lr=args.lr, max_shift=args.max_shift, gain_db=args.gain_db,
+                                         seed=args.seed, device=args.device, init=init)
+        info = _info(args, len(x_tr), len(x_te), init, accuracy(model, x_tr, y_tr, device=args.device), losses, t0)
     model.test_accuracy = accuracy(model, x_te, y_te, device=args.device)
-    train_acc = accuracy(model, x_tr, y_tr, device=args.device)
-    info = _info(args, len(x_tr), len(x_te), init, train_acc, losses, t0)
+    train_acc = info["train_accuracy"]
+    if args.test_speaker:  # a speaker it never heard: raw and round-trip accuracy, printed beside IS / FID
+        info["heldout"] = heldout_figures(model, x_te, y_te, args.test_speaker, device=args.device)
+        print(f"held-out speaker(s) {info['heldout']['speakers']}: {info['heldout']}")
     path = save_classifier(model, args.out, extra=info)
     print(f"test accuracy {model.test_accuracy:.4f} (train {train_acc:.4f}) on {len(x_te)}/{len(x_tr)} "
           f"test/train clips; {info['seconds']:.0f} s; saved {path} ({path.stat().st_size / 1e6:.2f} MB)")

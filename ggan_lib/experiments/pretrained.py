@@ -26,15 +26,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from ggan_lib.audio.pghi import spectrogram_to_audio
 from ggan_lib.config import PRESETS, ModelConfig, TrainConfig
 from ggan_lib.config.training import STANDING_BATCH_SIZE
 from ggan_lib.data import fsdd_data
 from ggan_lib.experiments.reproduce.data import audio_cfg, load_spectrograms, load_waves
-from ggan_lib.experiments.reproduce.scoring import eval_config, real_reference, score_generated, score_real
+from ggan_lib.experiments.reproduce.scoring import (
+    eval_config,
+    generated_codes,
+    real_reference,
+    score_generated,
+    score_real,
+)
 from ggan_lib.experiments.zoo import (
     FORMAT,
     MODELS_DIR,
@@ -51,7 +55,8 @@ from ggan_lib.experiments.zoo import (
 )
 from ggan_lib.io import atomic
 from ggan_lib.io import checkpoint as ckpt
-from ggan_lib.metrics import classifier_outputs, load_classifier, roundtrip_audio
+from ggan_lib.metrics import load_classifier
+from ggan_lib.metrics.train_classifier import heldout_summary
 from ggan_lib.train.ggan import Trainer
 
 __all__ = ["FORMAT", "MODELS_DIR", "REGISTRY", "LICENCE_NOTE", "Pretrained", "card_path", "export_checkpoint",
@@ -124,17 +129,9 @@ def _real_rows(data: str, clf, preset: str, n_real: int, seed: int, score: dict,
     train_waves, _ = load_waves(data, "train", n_real, seed, progress=progress)
     real_train, refs = real_reference(train_waves, clf, preset=preset, progress=progress, **score)
     test_waves, test_labels = load_waves(data, "test", 0, seed, progress=progress)
-    real_test = score_real(test_waves, refs["roundtrip"], clf, preset=preset, raw_stats=refs["raw"], **score)
-    return real_train, refs, real_test, test_waves, test_labels
-
-
-def _heard_digits(specs, c, test_waves, test_labels, clf, acfg, feature_kind: str, progress: bool):
-    """(how often the classifier hears a generated clip's code digit, its accuracy on round-trip test clips)."""
-    gen_probs, _ = classifier_outputs(spectrogram_to_audio(specs[:, 0].double().numpy(), acfg), clf,
-                                      feature_kind=feature_kind, progress=progress)
-    rt_probs, _ = classifier_outputs(roundtrip_audio(test_waves, acfg), clf, feature_kind=feature_kind,
-                                     progress=progress)
-    return float((gen_probs.argmax(1) == c).mean()), float((rt_probs.argmax(1) == np.asarray(test_labels)).mean())
+    real_test = score_real(test_waves, refs["roundtrip"], clf, preset=preset, raw_stats=refs["raw"],
+                           labels=test_labels, **score)
+    return real_train, refs, real_test
 
 
 def _card_figures(gen, real_train, real_test, seed: int, shape, n_clips: int) -> dict[str, Any]:
@@ -177,17 +174,17 @@ def measure(pm: Pretrained, *, n_clips: int = 500, n_real: int | None = None, fe
     clf_path = Path(classifier_path) if classifier_path else MODELS_DIR / "metric_classifier_fsdd.pt"
     clf = load_classifier(clf_path)
     score = dict(feature_kind=ev.feature_kind, n_splits=ev.n_splits)
-    real_train, refs, real_test, test_waves, test_labels = _real_rows(
+    real_train, refs, real_test = _real_rows(
         data, clf, preset, ev.n_real if n_real is None else n_real, seed, score, progress)
     specs = pm.sample(n_clips, seed=seed).cpu()
     gen = score_generated(specs, refs["roundtrip"], clf, raw_stats=refs["raw"], preset=preset,
-                          on_nonfinite="report", progress=progress, **score)
-    c = (torch.arange(n_clips) % pm.model_cfg.n_classes).numpy()  # the codes' digits (fixed_codes: cyclic)
-    agree, rt_acc = _heard_digits(specs, c, test_waves, test_labels, clf, acfg, ev.feature_kind, progress)
+                          on_nonfinite="report", progress=progress, codes=generated_codes(pm.kind, n_clips, pm.model_cfg.n_classes), **score)
     return {"test_accuracy": float((pred == y_test).float().mean()), "n_test": len(y_test),
             **_card_figures(gen, real_train, real_test, seed, acfg.spec_shape, n_clips),
-            "class_agree": agree,  # generated clips heard as their code's digit
-            "real_test_round_trip_classifier_acc": rt_acc,
+            "class_agree": gen["heard_as_code"],  # generated clips heard as their code's digit
+            "class_agree_per_code": gen.get("heard_per_code"),
+            "real_test_round_trip_classifier_acc": real_test["heard_as_label_roundtrip"],
+            "judge": heldout_summary(clf, acfg.spec_shape),  # the classifier on a speaker it never heard
             "fid_features": f"{ev.feature_kind} ({len(refs['raw'].mu)}-d) of models/{clf_path.name}",
             "is_splits": ev.n_splits,
             "generated_codes": (f"z ~ N(0, I) seed {seed}, c = 0..9 cyclic, {pm.sampling['generator']} G, standing BN "
