@@ -157,10 +157,10 @@ _WAIT_MATH = """(async () => {
   return !!(mj && mj.version);
 })()"""
 
-# Text left as TeX: \\( \\[ $$ or a TeX command, in visible text outside code, scripts and typeset math.
+# Text left as TeX (\( \[ $$ $…$ or a TeX command), in visible text outside code, scripts and typeset math.
 _RAW_TEX = r"""(() => {
   const skip = new Set(["PRE", "CODE", "SCRIPT", "STYLE", "MJX-CONTAINER", "TEXTAREA", "NOSCRIPT"]);
-  const re = /\\\(|\\\[|\$\$|\\(frac|mathrm|mathbb|operatorname|sum|log|max|tag|lVert|tilde|hat|left|begin)\b/;
+  const re = /\\\(|\\\[|\$\$|\$[^\s$][^$]{0,120}\$|\\(frac|mathrm|mathbb|operatorname|sum|log|max|tag|lVert|tilde|hat|left|begin)\b/;
   const root = document.querySelector("main") || document.body, found = [];
   const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
@@ -297,12 +297,16 @@ def _open(browser: Browser, session: str, url: str, width: int, height: int = 90
     browser.evaluate(session, _WAIT_MATH)
 
 
-def screenshot(browser: Browser, session: str, out: Path) -> Path:
-    """A PNG of the whole page as laid out now (all of its height)."""
-    size = browser.send("Page.getLayoutMetrics", session)["cssContentSize"]
-    clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
-    shot = browser.send("Page.captureScreenshot", session, timeout=120, format="png", captureBeyondViewport=True,
-                        clip=clip)
+def screenshot(browser: Browser, session: str, out: Path, width: int) -> Path:
+    """A PNG of the whole page at this window width: the window is made as tall as the page, then captured
+    (capturing beyond the window instead shifts this theme's layout sideways)."""
+    height = int(browser.send("Page.getLayoutMetrics", session)["cssContentSize"]["height"])
+    browser.send("Emulation.setDeviceMetricsOverride", session, width=width, height=height, deviceScaleFactor=1,
+                 mobile=False)
+    browser.evaluate(session, "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    shot = browser.send("Page.captureScreenshot", session, timeout=120, format="png")
+    browser.send("Emulation.setDeviceMetricsOverride", session, width=width, height=900, deviceScaleFactor=1,
+                 mobile=False)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(base64.b64decode(shot["data"]))
     return out
@@ -328,7 +332,7 @@ def check_page(browser: Browser, page: Path, widths: Sequence[int] = WIDTHS,
         if wide:
             rep.too_wide[w] = wide
         if shots is not None:
-            rep.screenshots.append(screenshot(browser, session, Path(shots) / f"{page.stem}-{w}.png"))
+            rep.screenshots.append(screenshot(browser, session, Path(shots) / f"{page.stem}-{w}.png", w))
     browser.send("Target.closeTarget", targetId=browser.send("Target.getTargetInfo", session)["targetInfo"]["targetId"])
     return rep
 
