@@ -149,8 +149,6 @@ def plan_frame(plans: dict[int, list[Run]]):
         for r in runs:
             groups.setdefault((r.notebook, _run_kind(r), _budget(r)), []).append(r)
         for (nb, kind, budget), rs in groups.items():
-            names = [r.name for r in rs]
             rows.append({"table": f"Table {'I' * table}", "notebook": f"{nb}.ipynb", "what": kind, "runs": len(rs),
-                         "each": budget, "run folders": ", ".join(names) if len(names) <= 3
-                         else f"{names[0]} … {names[-1]}"})
+                         "each": budget})
     return pd.DataFrame(rows)

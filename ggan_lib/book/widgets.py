@@ -52,8 +52,8 @@ LIVE_NOTE = ("<i>Static snapshot. The live, interactive explorer runs when this 
              "notebook in Jupyter, JupyterLab or Colab (the <b>Open in Colab</b> badge at the top).</i>")
 #: What an explorer shows where it cannot run (the static book): its text/html stand-in beside the widget view.
 STATIC_NOTE = ("<p><small><b>Live explorer:</b> needs a running kernel (Jupyter, JupyterLab or Colab: the "
-               "<b>Open in Colab</b> badge at the top). On this static page, the snapshot below shows the same "
-               "view.</small></p>")
+               "<b>Open in Colab</b> badge at the top). This static page shows its view as a snapshot: "
+               "figures and players.</small></p>")
 
 
 def _display(*objs) -> None:
