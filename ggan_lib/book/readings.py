@@ -116,7 +116,8 @@ def heard_as(conditions: Sequence[int], heard: Sequence[int], names: Sequence[st
         return f"The classifier hears every one of the {len(conditions)} clips as the digit it was generated for."
     pairs = ", ".join(f"c = {name(c)} as {name(h)}" for c, h in wrong)
     return (f"The classifier hears {len(wrong)} of the {len(conditions)} clips as another digit than the one asked "
-            f"for ({pairs}); {plural(len(conditions) - len(wrong), 'clip')} sound as intended.")
+            f"for ({pairs}); the other {plural(len(conditions) - len(wrong), 'clip is', 'clips are')} heard as "
+            "intended.")
 
 
 def loud_conditions(gen_levels: Sequence[float], real_levels: Sequence[float]) -> list[int]:
