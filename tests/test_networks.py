@@ -127,13 +127,13 @@ def test_batchnorm_in_g_only():
         assert not any(isinstance(x, nn.modules.batchnorm._BatchNorm) for x in getattr(m, name).modules())
 
 
-PAPER_G = [("Input z", "128"), ("Dense", "4 × 2 × 256"), ("ResBlock", "8 × 4 × 256"), ("ResBlock", "16 × 8 × 256"),
-           ("ResBlock", "32 × 16 × 256"), ("ResBlock", "64 × 32 × 256"), ("ResBlock", "128 × 64 × 256"),
-           ("Non-local block", "128 × 64 × 256"), ("ResBlock", "256 × 128 × 16")]
-PAPER_D = [("Input Spectrogram", "256 × 128 × 1"), ("ResBlock", "128 × 64 × 16"),
-           ("Non-local block", "128 × 64 × 16"), ("ResBlock", "64 × 32 × 16"), ("ResBlock", "32 × 16 × 32"),
-           ("ResBlock", "16 × 8 × 64"), ("ResBlock", "8 × 4 × 128"), ("ResBlock", "4 × 2 × 256"),
-           ("ResBlock (No Shortcut)", "4 × 2 × 256"), ("ReLU", "4 × 2 × 256"), ("Global sum pooling", "1 × 1 × 256")]
+PAPER_G = [("Input z", "128"), ("Dense", "256 × 4 × 2"), ("ResBlock", "256 × 8 × 4"), ("ResBlock", "256 × 16 × 8"),
+           ("ResBlock", "256 × 32 × 16"), ("ResBlock", "256 × 64 × 32"), ("ResBlock", "256 × 128 × 64"),
+           ("Non-local block", "256 × 128 × 64"), ("ResBlock", "16 × 256 × 128")]
+PAPER_D = [("Input Spectrogram", "1 × 256 × 128"), ("ResBlock", "16 × 128 × 64"),
+           ("Non-local block", "16 × 128 × 64"), ("ResBlock", "16 × 64 × 32"), ("ResBlock", "32 × 32 × 16"),
+           ("ResBlock", "64 × 16 × 8"), ("ResBlock", "128 × 8 × 4"), ("ResBlock", "256 × 4 × 2"),
+           ("ResBlock (No Shortcut)", "256 × 4 × 2"), ("ReLU", "256 × 4 × 2"), ("Global sum pooling", "256 × 1 × 1")]
 
 
 def test_paper_arch_tables():
@@ -141,7 +141,7 @@ def test_paper_arch_tables():
     cfg = ModelConfig.preset("paper")
     g_rows = arch_table(cfg, "G")
     assert [(r["layer"], r["output"]) for r in g_rows[:len(PAPER_G)]] == PAPER_G
-    assert [r["output"] for r in g_rows[-2:]] == ["256 × 128 × 1"] * 2  # conv -> 1 channel, tanh
+    assert [r["output"] for r in g_rows[-2:]] == ["1 × 256 × 128"] * 2  # conv -> 1 channel, tanh
     assert [(r["layer"], r["output"]) for r in arch_table(cfg, "D")] == PAPER_D
     # The table's 2nd D block marks no resampling but halves the size: it downsamples (design note).
     assert d_arch(cfg)["blocks"][1]["downsample"] and cfg.feat_dim == 256

@@ -11,11 +11,11 @@ from typing import Sequence
 import numpy as np
 
 from ggan_lib.book.plots import plot_interpolation
-from ggan_lib.book.viz import plot_spectrogram
+from ggan_lib.book.viz import COLUMN_IN, plot_spectrogram
 
 
 # ============================================================================ shared helpers
-def figure_png(fig, dpi: int = 80) -> bytes:
+def figure_png(fig, dpi: int = 100) -> bytes:
     """PNG bytes of a matplotlib Figure (no pyplot state touched)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
@@ -56,7 +56,7 @@ def point_colors(state) -> np.ndarray:
 
 # ============================================================================ t-SNE figures
 def draw_embedding(state, ax, color_by: str | None = None, highlight: Sequence[int] | None = None,
-                   legend: bool = True) -> None:
+                   legend: bool | str = True) -> None:
     """Scatter of the state's embedding into ax, coloured by class or speaker, highlighted points ringed."""
     by = color_by or state.color_by
     ids, names = state.group_ids(by), state.group_names_of(by)
@@ -72,8 +72,11 @@ def draw_embedding(state, ax, color_by: str | None = None, highlight: Sequence[i
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(f"coloured by {by}", fontsize=9)
-    if legend:
-        ax.legend(fontsize=6, markerscale=1.5, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    if legend == "below":   # under the axes, in rows: two maps side by side keep the column's width
+        ax.legend(fontsize=7, markerscale=1.5, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=5,
+                  frameon=False, handletextpad=0.1, columnspacing=0.8)
+    elif legend:
+        ax.legend(fontsize=7, markerscale=1.5, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
 
 
 def embedding_png(state) -> bytes:
@@ -94,23 +97,24 @@ def point_spectrogram_png(state, i: int | None = None) -> bytes:
     return figure_png(fig)
 
 
-def tsne_snapshot_figure(state, examples: Sequence[int]):
-    """Static figure: the embedding by class and by speaker (examples ringed) over the examples' spectrograms."""
+def tsne_snapshot_figure(state, examples: Sequence[int], per_row: int = 5):
+    """Static figure, as wide as the book's column: the embedding by class and by speaker (examples ringed),
+    over the examples' spectrograms, ``per_row`` to a row."""
     ex = list(examples)
-    ncols = max(len(ex), 2)
-    fig = new_figure((1.45 * ncols, 3.3 + 1.5))
-    gs = fig.add_gridspec(2, ncols, height_ratios=[3.3, 1.5])
-    half = ncols // 2
+    rows = max(1, int(np.ceil(len(ex) / per_row)))
+    fig = new_figure((COLUMN_IN, 3.6 + 1.25 * rows))
+    fig.set_layout_engine("constrained")     # legends under the maps: tight_layout cannot place them
+    gs = fig.add_gridspec(1 + rows, 2 * per_row, height_ratios=[3.6] + [1.25] * rows)
     for j, by in enumerate(state.COLOR_BY):
-        ax = fig.add_subplot(gs[0, j * half:(j + 1) * half] if j == 0 else gs[0, half:])
-        draw_embedding(state, ax, by, highlight=ex)
+        draw_embedding(state, fig.add_subplot(gs[0, j * per_row:(j + 1) * per_row]), by, highlight=ex,
+                       legend="below")
     for j, i in enumerate(ex):
-        ax = fig.add_subplot(gs[1, j])
+        ax = fig.add_subplot(gs[1 + j // per_row, 2 * (j % per_row):2 * (j % per_row) + 2])
         spec_ax(ax, state.point_spectrogram(i), f"#{i} {state.class_names[state.labels[i]]}")
         ax.set_xlabel("")
-        ax.set_ylabel("")
-    fig.suptitle(f"{state.title}\n{state.scores_text()}", fontsize=7)
-    fig.tight_layout()
+        ax.set_ylabel("0–8 kHz" if j % per_row == 0 else "", fontsize=7)
+    fig.supxlabel("spectrograms: time, 0–1.02 s →", fontsize=8)
+    fig.suptitle(f"{state.title}\n{state.scores_text().replace('; ', chr(10))}", fontsize=8)
     return fig
 
 
@@ -143,7 +147,7 @@ def step_spectrogram_png(state) -> bytes:
     return figure_png(fig)
 
 
-def interpolation_png(state, size: float = 1.3) -> bytes:
+def interpolation_png(state, size: float = 1.7) -> bytes:
     """PNG of the path's spectrograms with their smoothness (metrics.interpolation's figure)."""
     import matplotlib.pyplot as plt
 

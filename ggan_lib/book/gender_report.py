@@ -41,7 +41,8 @@ def verdict(metrics: dict[str, Any]) -> str:
     else:
         head = "By the independent gender classifier, guidance did not work"
     text = (f"{head}: the classifier hears {100 * ff:.0f} % of the c = female clips as female against "
-            f"{100 * fm:.0f} % of the c = male clips from the same latent codes (a gap of {100 * gap:.0f} points); "
+            f"{100 * fm:.0f} % of the c = male clips from the same latent codes (a gap of "
+            f"{_points(100 * gap)}); "
             f"the median spectral centroid is {cf:.0f} Hz for c = female and {cm:.0f} Hz for c = male.")
     if gap < 0.3 and np.isfinite(up) and up >= 0.75:
         text += (f" Yet c does act on the sound: for the same z, c = female has the higher spectral centroid in "
@@ -49,6 +50,51 @@ def verdict(metrics: dict[str, Any]) -> str:
                  "envelope in the direction of the female voices without making clips that sound female to the "
                  "classifier.")
     return text
+
+
+def _points(x: float) -> str:
+    """'1 percentage point', '12 percentage points' (rounded)."""
+    n = int(round(x))
+    return f"{n} percentage point{'' if abs(n) == 1 else 's'}"
+
+
+def _real_centroid_gap(metrics: dict[str, Any]) -> float | None:
+    """Median spectral centroid of the held-out real female voices minus the male ones, after the round trip."""
+    ref = metrics.get("reference", {})
+    med = {g: v["centroid_stats"]["median"] for k, v in ref.items() for g in ("female", "male")
+           if k.startswith(f"held-out {g}") and "round trip" in k}
+    return med["female"] - med["male"] if len(med) == 2 else None
+
+
+def reading(metrics: dict[str, Any]) -> str:
+    """What the measured figures say about the run, beyond the verdict: does c act, and on what."""
+    g, tr, dg = metrics["generated"], metrics.get("training", {}), metrics.get("digits", {})
+    ff, fm = g["fraction_heard_female"]["female"], g["fraction_heard_female"]["male"]
+    up, shift = g["pairs_higher_centroid_with_c_female"], g["paired_centroid_diff_female_minus_male"]["median"]
+    real_gap = _real_centroid_gap(metrics)
+    acc = [a for a in tr.get("eval_history", {}).get("eval/acc", []) if a is not None]
+    shape = metrics.get("spec_shape", ["?", "?"])
+    out = [f"For the shipped model ({tr.get('iteration', '?'):,} iterations at {shape[0]} × {shape[1]}):"]
+    if ff - fm < 0.1:
+        out.append(f"judged by an independent classifier that names the held-out real voices' gender correctly "
+                   f"{metrics['gender_classifier']['acc_heldout_words']:.0%} of the time, the generated digits do not "
+                   "sound female for either $c$, so this offline run does **not** reproduce the paper's claim.")
+    else:
+        out.append(f"the independent classifier hears {ff:.0%} of the c = female clips as female against {fm:.0%} "
+                   "for c = male.")
+    if np.isfinite(up) and real_gap is not None:
+        out.append(f"The median centroid shift between c = female and c = male for the same $z$, {shift:+.0f} Hz "
+                   f"({up:.0%} of the pairs shift upwards), compares with {real_gap:+.0f} Hz between the real held-out "
+                   "female and male voices after the same round trip.")
+    if acc:
+        out.append(f"The GGAN's own $C_x(F(D(x)))$ names the held-out voices' gender {acc[-1]:.0%} of the time at the "
+                   "last evaluation (the training table at the end): what it learned from the guidance is not what "
+                   "makes a voice female to a classifier trained on real voices.")
+    same = dg.get("same_digit_across_c")
+    if same is not None:
+        out.append(f"And flipping $c$ keeps the digit heard in only {same:.0%} of the pairs, so gender is "
+                   + ("not yet disentangled from the word." if same < 0.8 else "largely kept apart from the word."))
+    return " ".join(out)
 
 
 def _header_lines(metrics: dict[str, Any]) -> list[str]:

@@ -6,6 +6,7 @@ from typing import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ggan_lib.book.viz import COLUMN_IN, label_panels, plot_spectrogram
 from ggan_lib.metrics.interpolation import Interpolation
 from ggan_lib.metrics.representation import representation_scores, tsne_embedding
 
@@ -37,7 +38,7 @@ def plot_embedding(embedding, labels, *, class_names: Sequence[str] | None = Non
     if scores:
         text += "\n" + ", ".join(f"{_SHORT.get(k, k)} {v:.2f}" for k, v in scores.items())
     ax.set_title(text, fontsize=8)
-    ax.legend(fontsize=7, markerscale=2, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    ax.legend(fontsize=8, markerscale=2, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     ax.figure.tight_layout()
     return ax.figure
 
@@ -50,25 +51,30 @@ def tsne_report(features, labels, *, class_names: Sequence[str] | None = None, t
     return emb, scores, plot_embedding(emb, labels, class_names=class_names, title=title, scores=scores)
 
 
-def plot_interpolation(interp: Interpolation, *, size: float = 1.6, title: str | None = None):
-    """The spectrogram strip of a path (left: first code, right: second), smoothness in the title; a figure."""
+def plot_interpolation(interp: Interpolation, *, size: float = 1.6, title: str | None = None, ncols: int = 4):
+    """The spectrograms of a path (first code to second), ``ncols`` to a row, smoothness in the title; a figure.
+
+    Sized for the book's text column (viz.COLUMN_IN): a long path wraps onto more rows."""
     n = len(interp.specs)
-    fig, axes = plt.subplots(1, n, figsize=(size * n, size * 1.1), squeeze=False)
-    for i, ax in enumerate(axes[0]):
-        spec = interp.specs[i].detach().float().cpu().numpy().squeeze()
-        ax.imshow(spec, origin="lower", aspect="auto", cmap="magma", vmin=-1, vmax=1)  # as book.viz.plot_spectrogram
-        ax.set_title(f"t={float(interp.t[i]):.2f}", fontsize=9)
+    ncols = min(ncols, n)
+    nrows = int(np.ceil(n / ncols))
+    panel = min(size, COLUMN_IN / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel * ncols, panel * 0.75 * nrows + 0.9), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        if i >= n:
+            ax.axis("off")
+            continue
+        end = f"{interp.ends[0]}, " if i == 0 else f"{interp.ends[1]}, " if i == n - 1 else ""
+        plot_spectrogram(interp.specs[i], ax=ax, title=f"{end}t = {float(interp.t[i]):.2f}")
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_xlabel("")
         ax.set_ylabel("")
-    axes[0][0].set_ylabel(interp.ends[0])
-    axes[0][-1].set_ylabel(interp.ends[1])
-    axes[0][-1].yaxis.set_label_position("right")
+    label_panels(fig)
     s = interp.spec_smoothness
-    text = f"{interp.ends[0]} -> {interp.ends[1]}: spec step {s['mean_step']:.3f}, jump {s['jump_ratio']:.2f}"
+    text = f"{interp.ends[0]} → {interp.ends[1]}: mean step {s['mean_step']:.3f}, jump ratio {s['jump_ratio']:.2f}"
     if interp.audio_smoothness is not None:
-        text += f"; audio jump {interp.audio_smoothness['jump_ratio']:.2f}"
+        text += f" (audio {interp.audio_smoothness['jump_ratio']:.2f})"
     fig.suptitle(f"{title}\n{text}" if title else text, fontsize=9)
     fig.tight_layout()
     return fig

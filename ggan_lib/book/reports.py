@@ -89,3 +89,81 @@ def write_table(out: str | Path, table: int, runs: list[Run]) -> tuple[Path, Pat
     """out/table{1,2}.csv and .md of the runs' results (atomically)."""
     df = build_table(Path(out), table, runs)
     return write_csv(out, table, df), write_markdown(out, table, df)
+
+
+# --------------------------------------------------------------------------- recorded benchmark tables
+def markdown_tables(text: str) -> list[tuple[str, object]]:
+    """Every pipe table of a Markdown text as (the non-empty line above it, DataFrame of text cells)."""
+    import pandas as pd
+
+    lines, out, i = text.splitlines(), [], 0
+    while i < len(lines):
+        if lines[i].startswith("|") and i + 1 < len(lines) and set(lines[i + 1].replace("|", "").strip()) <= set("-: "):
+            j = i + 2
+            while j < len(lines) and lines[j].startswith("|"):
+                j += 1
+            cells = [[c.strip() for c in ln.strip().strip("|").split("|")] for ln in lines[i:j]]
+            above = next((ln.strip() for ln in reversed(lines[:i]) if ln.strip() and not ln.startswith("```")), "")
+            out.append((above, pd.DataFrame(cells[2:], columns=cells[0])))
+            i = j
+        else:
+            i += 1
+    return out
+
+
+def recorded_benchmark(readme: str, section: str, first_column: str):
+    """The last table of ``## section`` in benchmarks/README.md whose first column is ``first_column``:
+    (the line printed above it, the DataFrame, the 'Machine:' description of that section or '')."""
+    import re
+
+    body = readme.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
+    tables = [(above, df) for above, df in markdown_tables(body) if df.columns[0] == first_column]
+    if not tables:
+        raise ValueError(f"benchmarks/README.md, ## {section}: no table starting with {first_column!r}")
+    machine = re.search(r"Machine: ([^(,;]+)", body)
+    return tables[-1][0], tables[-1][1], machine.group(1).strip() if machine else ""
+
+
+# --------------------------------------------------------------------------- the runner's plan, for reading
+_KINDS = {"cnn": "CNN baseline", "unsupervised": "unsupervised BigGAN + ALI encoder", "supervised": "supervised BigGAN"}
+
+
+def _run_kind(run: Run) -> str:
+    """What a planned run trains or measures, in words."""
+    if run.notebook == "train_ggan":
+        return "GGAN, one per fraction × draw"
+    if run.notebook == "train_baseline":
+        return _KINDS.get(run.params.get("method"), str(run.params.get("method")))
+    if run.notebook == "evaluate":
+        return "IS / FID evaluation"
+    return run.notebook.removeprefix("train_").replace("_", " ")
+
+
+def _budget(run: Run) -> str:
+    """A planned run's size: iterations, steps, epochs or clips."""
+    p = run.params
+    if run.notebook == "train_ggan":
+        return f"{p['iters']:,} iterations"
+    if p.get("method") == "cnn":
+        return f"{p.get('cnn_iters', 0):,} steps"
+    if p.get("method") in ("unsupervised", "supervised"):
+        enc = f" + {p['enc_iters']:,} encoder steps" if p.get("enc_iters") else ""
+        return f"{p.get('gan_iters', 0):,} G steps{enc}"
+    if "epochs" in p:
+        return f"{p['epochs']} epochs"
+    return f"{p['n_clips']:,} generated clips" if "n_clips" in p else ""
+
+
+def plan_frame(plans: dict[int, list[Run]]):
+    """The runner's plans (table -> runs, as reproduce.plan makes them) as one row per kind of run."""
+    import pandas as pd
+
+    rows = []
+    for table, runs in plans.items():
+        groups: dict[tuple, list[Run]] = {}
+        for r in runs:
+            groups.setdefault((r.notebook, _run_kind(r), _budget(r)), []).append(r)
+        for (nb, kind, budget), rs in groups.items():
+            rows.append({"table": f"Table {'I' * table}", "notebook": f"{nb}.ipynb", "what": kind, "runs": len(rs),
+                         "each": budget})
+    return pd.DataFrame(rows)

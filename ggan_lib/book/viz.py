@@ -14,6 +14,11 @@ from ggan_lib.io.logs import read_log
 from ggan_lib.metrics.monitor import list_snapshots, read_evals
 
 SAMPLE_RATE = 16_000
+#: Width of a figure that fills the book's text column: 688 px at a 1280 px window, figures drawn at 100 dpi.
+COLUMN_IN = 6.8
+#: What one spectrogram spans: 16,384 samples at 16 kHz, 0 to the Nyquist frequency (every preset).
+SPEC_SECONDS, SPEC_KHZ = 16_384 / SAMPLE_RATE, SAMPLE_RATE / 2000
+TIME_LABEL, FREQ_LABEL = "time (s)", "frequency (kHz)"
 
 
 def _as_numpy(x) -> np.ndarray:
@@ -24,7 +29,7 @@ def _as_numpy(x) -> np.ndarray:
 
 
 def plot_spectrogram(spec, ax=None, title: str | None = None, colorbar: bool = False):
-    """Show one log-magnitude spectrogram (H, W) or (1, H, W), frequency upwards."""
+    """Show one log-magnitude spectrogram (H, W) or (1, H, W), frequency upwards, in seconds and kHz."""
     import matplotlib.pyplot as plt
 
     s = _as_numpy(spec).squeeze()
@@ -32,14 +37,21 @@ def plot_spectrogram(spec, ax=None, title: str | None = None, colorbar: bool = F
         raise ValueError(f"expected a (H, W) spectrogram, got shape {s.shape}")
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 3))
-    im = ax.imshow(s, origin="lower", aspect="auto", cmap="magma", vmin=-1, vmax=1)
-    ax.set_xlabel("time frame")
-    ax.set_ylabel("frequency bin")
+    im = ax.imshow(s, origin="lower", aspect="auto", cmap="magma", vmin=-1, vmax=1,
+                   extent=(0, SPEC_SECONDS, 0, SPEC_KHZ))
+    ax.set_xlabel(TIME_LABEL)
+    ax.set_ylabel(FREQ_LABEL)
     if title:
         ax.set_title(title, fontsize=9)
     if colorbar:
-        ax.figure.colorbar(im, ax=ax, fraction=0.046)
+        ax.figure.colorbar(im, ax=ax, fraction=0.046, label="normalised log-magnitude")
     return ax
+
+
+def label_panels(fig, x: str = f"time, 0–{SPEC_SECONDS:.2f} s →", y: str = f"frequency, 0–{SPEC_KHZ:.0f} kHz →"):
+    """Shared axis labels of a grid of tick-less panels (spectrograms unless told otherwise)."""
+    fig.supxlabel(x, fontsize=9)
+    fig.supylabel(y, fontsize=9)
 
 
 def _fill_grid(fig, specs, titles: Sequence[str] | None, ncols: int, suptitle: str | None):
@@ -57,14 +69,16 @@ def _fill_grid(fig, specs, titles: Sequence[str] | None, ncols: int, suptitle: s
         else:
             ax.axis("off")
     if suptitle:
-        fig.suptitle(suptitle)
+        fig.suptitle(suptitle, fontsize=10)
+    label_panels(fig)
     fig.tight_layout()
     return fig
 
 
 def _grid_size(n: int, ncols: int, size: float) -> tuple:
-    """Figure size (inches) of a grid of n spectrograms."""
-    return (size * ncols, size * 0.8 * max(1, int(np.ceil(n / ncols))))
+    """Figure size (inches) of a grid of n spectrograms: panels of ``size`` inches, never wider than the column."""
+    panel = min(size, COLUMN_IN / ncols)
+    return (panel * ncols, panel * 0.8 * max(1, int(np.ceil(n / ncols))) + 0.5)
 
 
 def plot_spectrogram_grid(specs, titles: Sequence[str] | None = None, ncols: int = 5,
@@ -76,12 +90,13 @@ def plot_spectrogram_grid(specs, titles: Sequence[str] | None = None, ncols: int
     return _fill_grid(fig, specs, titles, ncols, suptitle)
 
 
-def plot_curves(log: dict, keys: Sequence[str], ax=None, smooth: int = 1, xkey: str = "iter"):
+def plot_curves(log: dict, keys: Sequence[str], ax=None, smooth: int = 1, xkey: str = "iter",
+                ylabel: str = "loss"):
     """Plot logged scalars (dict of lists, e.g. from a JSONL training log) against iterations."""
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3))
+        _, ax = plt.subplots(figsize=(COLUMN_IN, 3))
     x = np.asarray(log[xkey])
     for k in keys:
         y = np.asarray(log[k], dtype=float)
@@ -90,7 +105,8 @@ def plot_curves(log: dict, keys: Sequence[str], ax=None, smooth: int = 1, xkey: 
             ax.plot(x[smooth - 1:], y, label=k)
         else:
             ax.plot(x, y, label=k)
-    ax.set_xlabel(xkey)
+    ax.set_xlabel("iteration" if xkey == "iter" else xkey)
+    ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     return ax
 
@@ -117,16 +133,21 @@ def audio_player(wave, sample_rate: int = SAMPLE_RATE):
 
 def audio_table_html(waves, labels: Sequence[str], sample_rate: int = SAMPLE_RATE,
                      ncols: int = 5) -> str:
-    """HTML table of labelled, embedded <audio> players (one per waveform)."""
+    """Labelled, embedded <audio> players (one per waveform) in rows that wrap to the width they are given.
+
+    At most ``ncols`` players share a row; a narrower column (the book's is 688 px at a 1280 px window)
+    wraps them onto more rows instead of cutting them off."""
+    width = 160
     cells = []
     for w, lab in zip(waves, labels):
         b64 = base64.b64encode(wav_bytes(w, sample_rate)).decode("ascii")
         cells.append(
-            f'<td style="text-align:center;padding:4px"><div style="font-size:80%">{html.escape(str(lab))}</div>'
-            f'<audio controls preload="none" style="width:150px" src="data:audio/wav;base64,{b64}"></audio></td>'
+            f'<div style="text-align:center;width:{width}px"><div style="font-size:80%">{html.escape(str(lab))}'
+            f'</div><audio controls preload="none" style="width:{width}px;max-width:100%" '
+            f'src="data:audio/wav;base64,{b64}"></audio></div>'
         )
-    rows = ["<tr>" + "".join(cells[i:i + ncols]) + "</tr>" for i in range(0, len(cells), ncols)]
-    return '<table class="ggan-audio-table">' + "".join(rows) + "</table>"
+    style = f"display:flex;flex-wrap:wrap;gap:4px 12px;max-width:{ncols * (width + 12)}px"
+    return f'<div class="ggan-audio-row" style="{style}">' + "".join(cells) + "</div>"
 
 
 def audio_table(waves, labels: Sequence[str], sample_rate: int = SAMPLE_RATE, ncols: int = 5):
@@ -146,17 +167,19 @@ def plot_activation_maps(acts, ncols: int = 4, size: float = 2.6, suptitle: str 
     n = len(acts)
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * 0.85 * nrows), squeeze=False)
+    size = min(size, COLUMN_IN / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * 0.85 * nrows + 0.5), squeeze=False)
     for ax in axes.flat[n:]:
         ax.axis("off")
     for ax, (name, a) in zip(axes.flat, acts.items()):
         a0 = _as_numpy(a)[0]
         ax.imshow(a0.mean(0), origin="lower", aspect="auto", cmap="viridis")
-        ax.set_title(f"{name}: {' × '.join(map(str, a0.shape))}", fontsize=9)
+        ax.set_title(f"{name}\n{' × '.join(map(str, a0.shape))}", fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
+    label_panels(fig, "width (time) →", "height (frequency) →")
     fig.tight_layout()
     return fig
 
@@ -179,8 +202,9 @@ def plot_hinge(ax=None, lim: float = 3.0):
     return ax
 
 
-def scatter_classes(points, labels, ax=None, title: str | None = None, n_classes: int | None = None):
-    """2-D points (N, 2) coloured by class label (tab10), with a small legend."""
+def scatter_classes(points, labels, ax=None, title: str | None = None, n_classes: int | None = None,
+                    xlabel: str = "PC 1", ylabel: str = "PC 2", legend: bool = True):
+    """2-D points (N, 2) coloured by class label (tab10), axes labelled (principal axes by default)."""
     import matplotlib.pyplot as plt
 
     p, y = _as_numpy(points), _as_numpy(labels).astype(int)
@@ -191,11 +215,14 @@ def scatter_classes(points, labels, ax=None, title: str | None = None, n_classes
     for c in range(k):
         sel = y == c
         ax.scatter(p[sel, 0], p[sel, 1], s=5, color=cmap(c % cmap.N), label=str(c), alpha=0.7)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.set_xlabel(xlabel, fontsize=9)
+    ax.set_ylabel(ylabel, fontsize=9)
+    ax.tick_params(labelsize=7)
     if title:
         ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=6, markerscale=2, ncol=2, loc="best", frameon=False)
+    if legend:
+        ax.legend(fontsize=8, markerscale=2.5, title="class", title_fontsize=8, loc="upper left",
+                  bbox_to_anchor=(1.0, 1.0), frameon=False)
     return ax
 
 
@@ -208,6 +235,9 @@ def save_spectrogram_grid(specs, path, titles: Sequence[str] | None = None, ncol
     _fill_grid(fig, specs, titles, ncols, suptitle)
     fig.savefig(path, dpi=72)
     return path
+
+
+_EVAL_UNITS = {"eval/is": "IS", "eval/fid": "FID", "eval/acc": "accuracy", "eval/class_agree": "fraction"}
 
 
 def plot_training(run_dir, loss_keys: Sequence[str] = ("d1", "d2", "df", "ecg", "fc"), smooth: int = 10):
@@ -227,17 +257,22 @@ def plot_training(run_dir, loss_keys: Sequence[str] = ("d1", "d2", "df", "ecg", 
                                       ("eval/acc", "held-out accuracy Cx(F(D(x)))"),
                                       ("eval/class_agree", "generated clips heard as their class c"))
               if k in ev and any(v is not None for v in ev[k])]
-    fig, axes = plt.subplots(1, 1 + len(panels), figsize=(4.2 * (1 + len(panels)), 3.2), squeeze=False)
-    plot_curves(train, [k for k in loss_keys if k in train], ax=axes[0, 0], smooth=smooth)
-    axes[0, 0].set_title("losses", fontsize=9)
+    ncols = 2 if panels else 1
+    nrows = int(np.ceil((1 + len(panels)) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(COLUMN_IN, 2.4 * nrows), squeeze=False)
+    plot_curves(train, [k for k in loss_keys if k in train], ax=axes.flat[0], smooth=smooth)
+    axes.flat[0].set_title(f"losses ({smooth}-point running mean)", fontsize=9)
     best = json.loads((run / "best.json").read_text()) if (run / "best.json").exists() else None
-    for ax, (k, lab) in zip(axes[0, 1:], panels):
+    for ax, (k, lab) in zip(axes.flat[1:], panels):
         pts = [(i, v) for i, v in zip(ev["iter"], ev[k]) if v is not None]
         ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", ms=3)
         ax.set_title(lab, fontsize=9)
-        ax.set_xlabel("iter")
+        ax.set_xlabel("iteration")
+        ax.set_ylabel(_EVAL_UNITS.get(k, k.removeprefix("eval/")))
         if best is not None:
-            ax.axvline(best["iteration"], color="0.6", ls="--", lw=1)
+            ax.axvline(best["iteration"], color="0.6", ls="--", lw=1, label="kept checkpoint")
+    for ax in axes.flat[1 + len(panels):]:
+        ax.axis("off")
     fig.tight_layout()
     return fig
 

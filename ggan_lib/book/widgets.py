@@ -50,6 +50,10 @@ from ggan_lib.book.viz import SAMPLE_RATE, audio_table_html, wav_bytes
 #: Shown beside every static snapshot.
 LIVE_NOTE = ("<i>Static snapshot. The live, interactive explorer runs when this page is opened as a "
              "notebook in Jupyter, JupyterLab or Colab (the <b>Open in Colab</b> badge at the top).</i>")
+#: What an explorer shows where it cannot run (the static book): its text/html stand-in beside the widget view.
+STATIC_NOTE = ("<p><small><b>Live explorer:</b> needs a running kernel (Jupyter, JupyterLab or Colab: the "
+               "<b>Open in Colab</b> badge at the top). This static page shows its view as a snapshot: "
+               "figures and players.</small></p>")
 
 
 def _display(*objs) -> None:
@@ -97,7 +101,12 @@ class _Explorer:
         return self._widget
 
     def _ipython_display_(self):
-        _display(self.widget)
+        """The widget's view, with STATIC_NOTE as the text/html that a page without a kernel shows instead."""
+        from IPython.display import display
+
+        bundle = dict(self.widget._repr_mimebundle_() or {})
+        bundle["text/html"] = STATIC_NOTE
+        display(bundle, raw=True)
 
     def _changed(self, all_: bool = False, autoplay: bool = False) -> None:
         """The state changed: bring the widget (if built) in line."""

@@ -5,8 +5,9 @@ from ggan_lib.config import ModelConfig
 
 
 def _fmt(res: tuple[int, int], c: int) -> str:
-    """'h × w × c' as the paper's tables write sizes."""
-    return f"{res[0]} × {res[1]} × {c}"
+    """'c × h × w' (channels × height × width): the book's one shape convention, as PyTorch's (the paper's
+    tables write h × w × c)."""
+    return f"{c} × {res[0]} × {res[1]}"
 
 
 def g_arch(cfg: ModelConfig) -> dict:
@@ -79,6 +80,7 @@ def arch_table(cfg: ModelConfig, net: str) -> list[dict]:
 def format_table(rows: list[dict]) -> str:
     """Fixed-width text of arch_table rows."""
     keys = list(rows[0])
-    widths = {k: max(len(k), *(len(str(r[k])) for r in rows)) for k in keys}
+    head = {k: "output (C × H × W)" if k == "output" else k for k in keys}
+    widths = {k: max(len(head[k]), *(len(str(r[k])) for r in rows)) for k in keys}
     line = lambda r: "  ".join(str(r[k]).ljust(widths[k]) for k in keys)  # noqa: E731
-    return "\n".join([line({k: k for k in keys}), line({k: "-" * widths[k] for k in keys})] + [line(r) for r in rows])
+    return "\n".join([line(head), line({k: "-" * widths[k] for k in keys})] + [line(r) for r in rows])
