@@ -272,7 +272,7 @@ def plot_training(run_dir, loss_keys: Sequence[str] = ("d1", "d2", "df", "ecg", 
         if best is not None:
             ax.axvline(best["iteration"], color="0.6", ls="--", lw=1, label="kept checkpoint")
     for ax in axes.flat[1 + len(panels):]:
-        ax.axis("off")
+        fig.delaxes(ax)  # an odd panel count leaves one cell of the grid empty
     fig.tight_layout()
     return fig
 
