@@ -100,10 +100,14 @@ def reading(metrics: dict[str, Any]) -> str:
 def _header_lines(metrics: dict[str, Any]) -> list[str]:
     """Title, command, data and the verdict."""
     c, tr = metrics["gender_classifier"], metrics.get("training", {})
+    moved = metrics.get("unlabelled_voices") or []
+    extra = f" + the synthetic digits of {', '.join(moved)} (gender withheld)" if moved else ""
+    guide = [v for v in c["train_speakers"] if v not in moved]
     return [f"# Gender-guided GGAN ({metrics.get('preset', '?')} preset): measured figures", "",
             f"Command: `{metrics.get('command', '?')}`", "",
-            f"Unlabelled: {metrics.get('unlabelled', '?')}; guidance: {metrics.get('guidance', '?')} "
-            f"(voices {', '.join(c['train_speakers'])}); held out: {', '.join(c['test_speakers'])}. "
+            f"Unlabelled: {metrics.get('unlabelled', '?')}{extra}; guidance: {metrics.get('guidance', '?')} "
+            f"(voices {', '.join(guide)}); held out: {', '.join(c['test_speakers'])}. The independent gender "
+            f"classifier learns from the words of every voice not held out. "
             f"Iterations: {tr.get('iteration', '?')}; spectrograms "
             f"{metrics['spec_shape'][0]} x {metrics['spec_shape'][1]}.",
             "", f"**{verdict(metrics)}**", ""]
