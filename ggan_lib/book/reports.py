@@ -19,11 +19,16 @@ TABLE1_NOTE = ("FID (round trip): against real training clips sent through the s
                "which mostly measures the front end (digital silence, level, resolution).")
 
 
+def _missing(v) -> bool:
+    """No value in a table cell: None or a float NaN (pandas gives NaN where a result lacks a figure)."""
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
 def _pm(mean: float | None, std: float | None, digits: int = 2) -> str:
     """'7.24 ± 0.05', '7.24' or '' for Markdown cells."""
-    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+    if _missing(mean):
         return ""
-    if std is None or (isinstance(std, float) and math.isnan(std)):
+    if _missing(std):
         return f"{mean:.{digits}f}"
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
@@ -49,9 +54,9 @@ def _col(df, name: str) -> list:
 
 def _heard(frac: float | None, frac_roundtrip: float | None) -> str:
     """'93.2' (generated: heard as its code), '95.6 (round trip 93.2)' (real: heard as its label), or ''."""
-    if frac is None or (isinstance(frac, float) and math.isnan(frac)):
+    if _missing(frac):
         return ""
-    rt = "" if frac_roundtrip is None or math.isnan(frac_roundtrip) else f" (round trip {100 * frac_roundtrip:.1f})"
+    rt = "" if _missing(frac_roundtrip) else f" (round trip {100 * frac_roundtrip:.1f})"
     return f"{100 * frac:.1f}{rt}"
 
 

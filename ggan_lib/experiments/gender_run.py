@@ -170,11 +170,10 @@ def train(run: GenderRun, train_spk: list, test_spk: list, log: Callable = print
 
 def export_model(run: GenderRun, done: int, command: str, train_spk: list, test_spk: list) -> Pretrained:
     """Export the checkpoint (small, weights only, EMA G) with its card unless already exported; load it."""
-    export = run.export_path
+    export, moved = run.export_path, unlabelled_voices(run, train_spk)
     card = {"command": command, "experiment": "gender guidance (paper IV-C / V)", "class_names": list(CLASS_NAMES),
-            "unlabelled": run.unlabelled, "unlabelled_voices": unlabelled_voices(run, train_spk),
-            "guidance": run.guidance,
-            "guidance_train_speakers": [v for v in train_spk if v not in unlabelled_voices(run, train_spk)],
+            "unlabelled": run.unlabelled, "unlabelled_voices": moved, "guidance": run.guidance,
+            "guidance_train_speakers": [v for v in train_spk if v not in moved],
             "guidance_test_speakers": test_spk}
     if not export.exists() or read_card(export).get("iteration") != done:
         export_checkpoint(run.checkpoint, export, f"ggan-gender-{run.preset}", card)

@@ -34,7 +34,7 @@ from ggan_lib.io import atomic, paths
 from ggan_lib.io import checkpoint as ckpt
 from ggan_lib.io.checkpoint import CheckpointMismatchError
 from ggan_lib.model.baselines import ConditionalGenerator, UnconditionalGenerator
-from ggan_lib.model.latent import cyclic_classes, fixed_codes
+from ggan_lib.model.latent import sampling_codes
 from ggan_lib.model.networks import GGAN
 from ggan_lib.train.ema import standing_bn_stats
 
@@ -120,11 +120,7 @@ class Pretrained:
         z: the fixed codes of ``seed`` (ggan_lib.model.latent.fixed_codes: the prior of model_cfg.z_dist) unless
         given; c: 0..n-1 mod n_classes unless given. batch_size: the generator's batch (None: all n at once).
         """
-        if z is None:
-            z, cyclic = fixed_codes(self.model_cfg, n, seed)
-        else:
-            cyclic = cyclic_classes(self.model_cfg, n)
-        c = cyclic if c is None else torch.as_tensor(c)
+        z, c = sampling_codes(self.model_cfg, n, seed, z, c)
         if device is not None:
             self.model.to(device)
         self.model.eval()

@@ -40,3 +40,13 @@ def sample_latent(cfg: ModelConfig, batch: int, device: torch.device | str = "cp
 def fixed_codes(cfg: ModelConfig, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """The n fixed (z, c) of a seed, on the CPU (the same on every device): z from the prior, c cyclic."""
     return sample_z(cfg, n, generator=torch.Generator().manual_seed(seed)), cyclic_classes(cfg, n)
+
+
+def sampling_codes(cfg: ModelConfig, n: int, seed: int = 0, z: torch.Tensor | None = None, c=None, *,
+                   device: torch.device | str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The (z, c) every sample() uses: z given or the fixed codes of ``seed``; c given or 0, 1, ... cyclic.
+
+    With ``device``: z as float32 and c moved there (the trainers); without: as given or drawn (on the CPU)."""
+    fz, fc = fixed_codes(cfg, n, seed) if z is None else (z, cyclic_classes(cfg, n))
+    c = fc if c is None else torch.as_tensor(c)
+    return (fz, c) if device is None else (fz.to(device, torch.float32), c.to(device))

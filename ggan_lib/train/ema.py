@@ -36,7 +36,7 @@ from torch import nn
 
 from ggan_lib.config import ModelConfig
 from ggan_lib.config.training import STANDING_BATCH_SIZE, STANDING_BATCHES
-from ggan_lib.model.latent import cyclic_classes, fixed_codes, sample_latent
+from ggan_lib.model.latent import sample_latent
 
 # forward(z, c) -> G's output for a batch of codes: GGAN G(E(z, c)), supervised BigGAN G(z, c), unsupervised G(z)
 Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -94,14 +94,6 @@ def standing_bn_stats(G: nn.Module, forward: Forward, cfg: ModelConfig, n_batche
         for bn, m in zip(bns, momenta):
             bn.momentum = m
             bn.eval()
-
-
-def sampling_codes(cfg: ModelConfig, n: int, seed: int, device: torch.device | str,
-                   z: torch.Tensor | None = None, c: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """The (z, c) every sample() uses: z given or the fixed codes of ``seed``; c given or 0, 1, ... cyclic."""
-    fz, fc = fixed_codes(cfg, n, seed) if z is None else (z, cyclic_classes(cfg, n))
-    c = fc if c is None else torch.as_tensor(c)
-    return fz.to(device, torch.float32), c.to(device)
 
 
 class GeneratorEMA:

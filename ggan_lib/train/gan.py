@@ -22,9 +22,9 @@ from ggan_lib.model.baselines import (
     UnconditionalDiscriminator,
     UnconditionalGenerator,
 )
-from ggan_lib.model.latent import sample_classes
+from ggan_lib.model.latent import sample_classes, sampling_codes
 from ggan_lib.train.baseline_trainer import NOT_GAN_FIELDS, BaselineTrainer, check_data, check_labels
-from ggan_lib.train.ema import GeneratorEMA, sampling_codes
+from ggan_lib.train.ema import GeneratorEMA
 
 
 class SupervisedGANTrainer(GeneratorEMA, BaselineTrainer):
@@ -80,7 +80,7 @@ class SupervisedGANTrainer(GeneratorEMA, BaselineTrainer):
         """n spectrograms G(z, c) in eval mode for classes c (default 0..n-1 mod n_classes); z (n, z_dim) given, or
         the fixed codes of ``seed`` (ggan_lib.model.latent.fixed_codes). use_ema: the EMA G with standing BN
         statistics (ggan_lib.train.ema, as every model is sampled); False: the raw G."""
-        z, c = sampling_codes(self.mcfg, n, seed, self.device, z, c)
+        z, c = sampling_codes(self.mcfg, n, seed, z, c, device=self.device)
         self.eval_mode()
         return self.forward_g(self.sampling_g(use_ema), z, c).float()
 

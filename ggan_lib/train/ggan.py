@@ -41,9 +41,10 @@ from torch import nn
 from ggan_lib.config import RUNTIME_FIELDS, TRAIN_PRESETS, ModelConfig, TrainConfig  # noqa: F401  (re-exported)
 from ggan_lib.io import checkpoint as ckpt
 from ggan_lib.io.logs import read_log  # noqa: F401  (re-exported for notebooks)
+from ggan_lib.model.latent import sampling_codes
 from ggan_lib.model.networks import GGAN
 from ggan_lib.train import hooks
-from ggan_lib.train.ema import GeneratorEMA, sampling_codes
+from ggan_lib.train.ema import GeneratorEMA
 from ggan_lib.train.engine import NonFiniteLossError, Phase, configure_cuda_backends, resolve_device  # noqa: F401
 from ggan_lib.train.ggan_phases import PHASES, Algorithm1Phases, Batch  # noqa: F401  (re-exported)
 
@@ -208,7 +209,7 @@ class Trainer(GeneratorEMA, Algorithm1Phases):
 
         use_ema: the EMA G with standing BN statistics (``ema_standing_batches``), as every model is sampled
         (ggan_lib.train.ema); False: the raw G with its running statistics."""
-        z, c = sampling_codes(self.mcfg, n, seed, self.device, z, c)
+        z, c = sampling_codes(self.mcfg, n, seed, z, c, device=self.device)
         self.forget_modes()  # modes are set again by the next phase
         self.nets["E"].eval(), self.nets["G"].eval()
         for bn in self._bns["G"]:
