@@ -132,6 +132,21 @@ def test_one_loader_takes_every_model(exported):
         P.load_model(tr.model, kind="supervised_biggan")
 
 
+def test_a_trainer_snapshot_samples_as_the_trainer_and_leaves_its_networks(exported):
+    """zoo.from_trainer: EMA G with standing statistics (= Trainer.sample), on a copy of the networks."""
+    from ggan_lib.experiments.zoo import from_trainer
+    tr, _, _ = exported
+    live_G = {k: v.clone() for k, v in tr.model.G.state_dict().items()}
+    snap = from_trainer(tr, name="here")
+    assert snap.g_is_ema and snap.standing_batches == tr.cfg.ema_standing_batches > 0
+    assert snap.card == {"name": "here", "iteration": tr.iteration} and snap.model is not tr.model
+    ema_w = tr.ema_G.state_dict()
+    assert all(torch.equal(v, ema_w[k]) for k, v in snap.model.G.state_dict().items() if "running" not in k)
+    assert any(not torch.equal(live_G[k], ema_w[k]) for k in live_G if "running" not in k)  # EMA is not G
+    assert torch.allclose(snap.sample(6, seed=3), tr.sample(6, seed=3), atol=1e-6)
+    assert all(torch.equal(v, live_G[k]) for k, v in tr.model.G.state_dict().items())  # trainer's G untouched
+
+
 def test_sample_draws_z_through_the_latent_sampler(exported):
     """sample(): z = torch.randn(n, z_dim) of the seed for z_dist='normal' (as before), fixed_codes otherwise;
     batches and an explicit z give the same spectrograms."""

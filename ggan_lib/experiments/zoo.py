@@ -346,6 +346,19 @@ def _from_object(spec: Any, name: str) -> Pretrained | None:
     return None
 
 
+def from_trainer(tr: Any, name: str = "model") -> Pretrained:
+    """A snapshot of a GGAN Trainer that samples the project's way (see ggan_lib.train.ema): a copy of its
+    networks with G replaced by the EMA G (when it keeps one) and standing BN statistics re-estimated at first
+    use, so ``from_trainer(tr).sample(n, seed=s)`` equals ``tr.sample(n, seed=s)``. The trainer's own networks
+    are not touched (``load_model(tr)``, by contrast, wraps them as they are)."""
+    ema = tr.ema_G.state_dict() if getattr(tr, "ema_G", None) is not None else None
+    nets = {k: v.detach().cpu() for k, v in tr.model.state_dict().items()}
+    model = ggan_from_weights(tr.mcfg, nets, "<trainer>", ema).to(tr.device)
+    card = {"name": name, "iteration": int(tr.iteration)}
+    return Pretrained(model, tr.mcfg, tr.cfg, {}, card, None, "ggan", ema is not None,
+                      standing_batches=int(tr.cfg.ema_standing_batches) if ema is not None else 0)
+
+
 # ---------------------------------------------------------------------- the loader and its names
 def load_model(spec: Any, *, preset: str | None = None, kind: str | None = None,
                device: str | torch.device | None = None, name: str = "model", expect_model_cfg=None,

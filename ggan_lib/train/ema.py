@@ -5,7 +5,8 @@ from the EMA of G, with standing BatchNorm statistics, on the fixed codes of a s
 (``Trainer.sample``, and so the training monitor), both BigGAN baselines (``SupervisedGANTrainer.sample``,
 ``UnsupervisedGANTrainer.sample``) and every model loaded from a file (``ggan_lib.experiments.zoo``:
 ``Pretrained.sample`` / ``generate``, which Table I, the model cards, ``listen`` / ``generate`` and the
-gender measurement use):
+gender measurement use), and a trainer's snapshot (``zoo.from_trainer``, with which chapter 11 samples
+a model it trains):
 
 * the EMA: :class:`GeneratorEMA` (a trainer mixin) updates it after every G step with the decay
   :func:`ema_decay_at` (``ema_decay``, ``ema_warmup``, ``ema_start`` of TrainConfig / BaselineConfig,
