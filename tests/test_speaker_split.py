@@ -90,3 +90,23 @@ def test_table2_rotates_and_pools_the_folds(digits, tmp_path, monkeypatch, capsy
     assert first["GGAN mean"] == pytest.approx(100 * (0.5 + 0.7 + 0.01) / 2)
     assert (tmp_path / "folds" / "table2.md").exists()
     assert "pooled over 2 held-out speakers" in capsys.readouterr().out
+
+
+def test_every_run_is_listed_with_its_budget_and_cpu_time(digits, tmp_path, monkeypatch):
+    """table2_runs.csv: one row per planned run of every fold, its budget parameters and the CPU seconds of
+    the process that wrote its result (here the test process, so at least the time this test has used)."""
+    import time
+    monkeypatch.setattr(runner, "execute", _fake_execute)
+    argv = ["--table", "2", "--preset", "tiny", "--data", str(digits), "--test-speaker", "all", "--fractions",
+            "0.01", "0.05", "--draws", "2", "--out", str(tmp_path / "folds"), "--no-progress",
+            "--iters", "ggan=7", "cnn=5"]
+    assert cli.main(argv) == 0
+    runs = pd.read_csv(tmp_path / "folds" / "table2_runs.csv")
+    fold = pd.read_csv(tmp_path / "folds" / "test-alice" / "table2_runs.csv")
+    assert list(runs["test_speaker"].unique()) == ["alice", "bob"] and len(runs) == 2 * len(fold)
+    ggan = runs[runs["notebook"] == "train_ggan"]
+    assert len(ggan) == 2 * 2 * 2 and set(ggan["budget"]) == {"iters=7"}  # folds x fractions x draws
+    cnn = runs[runs["method"] == "cnn"]
+    assert cnn["budget"].str.contains("cnn_iters=5").all()
+    assert runs["finished"].notna().all() and (runs["cpu_s"] > 0).all()
+    assert (runs["cpu_s"] <= time.process_time() + 1).all()

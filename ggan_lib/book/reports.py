@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 
 from ggan_lib.experiments.reproduce.plan import Run
-from ggan_lib.experiments.reproduce.tables import TABLE2_METHODS, build_table, write_csv
+from ggan_lib.experiments.reproduce.tables import TABLE2_METHODS, build_table, runs_table, write_csv, write_runs_csv
 from ggan_lib.io import atomic
 
 TABLE_TITLES = {1: "Table I: IS / FID of generated audio (PGHI), project classifier",
@@ -91,8 +91,10 @@ def write_markdown(out: str | Path, table: int, df) -> Path:
 
 
 def write_table(out: str | Path, table: int, runs: list[Run]) -> tuple[Path, Path]:
-    """out/table{1,2}.csv and .md of the runs' results (atomically)."""
+    """out/table{1,2}.csv and .md of the runs' results, and table{1,2}_runs.csv (every run's budget and time),
+    atomically."""
     df = build_table(Path(out), table, runs)
+    write_runs_csv(out, table, runs_table(Path(out), runs))
     return write_csv(out, table, df), write_markdown(out, table, df)
 
 

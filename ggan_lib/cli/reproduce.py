@@ -110,8 +110,8 @@ def _speaker_folds(a: argparse.Namespace, argv: list[str]) -> int:
     default = rp.default_out(a.data, a.preset)
     base = Path(a.out or default.with_name(default.name + "-speakers")).resolve()
     folder, _, _ = rp.data_source(a.data, "train")
-    parts, code = [], 0
-    for speaker in folder_speakers(folder):
+    parts, code, speakers = [], 0, folder_speakers(folder)
+    for speaker in speakers:
         fold = argparse.Namespace(**{**vars(a), "test_speaker": speaker, "out": str(base / f"test-{speaker}")})
         o = options(fold)
         runs, rc = _run_table(fold, o, argv)
@@ -120,6 +120,9 @@ def _speaker_folds(a: argparse.Namespace, argv: list[str]) -> int:
     if not a.dry_run:
         df = rp.pooled_table2(parts)
         rp.write_csv(base, 2, df)
+        import pandas as pd
+        rp.write_runs_csv(base, 2, pd.concat([rp.runs_table(out, runs, test_speaker=spk)
+                                              for spk, (out, runs) in zip(speakers, parts)], ignore_index=True))
         print(f"pooled over {len(parts)} held-out speakers:\n" + write_markdown(base, 2, df).read_text())
     return code
 

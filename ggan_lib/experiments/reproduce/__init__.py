@@ -64,11 +64,13 @@ from .tables import (
                    build_table,
                    load_table,
                    pooled_table2,
+                   runs_table,
                    table1,
                    table2,
                    table2_of_rows,
                    table2_rows,
                    write_csv,
+                   write_runs_csv,
 )
 
 __all__ = [
@@ -83,5 +85,5 @@ __all__ = [
     "RUNTIME_PARAMS", "RunRecord", "describe_failure", "execute", "is_finished", "run_all",
     "eval_config", "generated_codes", "real_reference", "score_generated", "score_real",
     "PAPER_TABLE1", "PAPER_TABLE2", "TABLE2_METHODS", "build_table", "load_table", "table1", "table2",
-    "table2_rows", "write_csv", "pooled_table2", "table2_of_rows",
+    "table2_rows", "write_csv", "pooled_table2", "table2_of_rows", "runs_table", "write_runs_csv",
 ]

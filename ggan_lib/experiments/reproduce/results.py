@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +123,10 @@ def write_result(out_dir: str | os.PathLike, notebook: str, params: dict[str, An
     """out_dir/result.json: the notebook, its parameters, its metrics (atomically; written last in a notebook).
 
     Paths inside the repository in params and in the extra fields (checkpoint, encoder, ...) are stored
-    in portable_params' "<repo>/..." form; resolve_params turns them back into absolute paths."""
+    in portable_params' "<repo>/..." form; resolve_params turns them back into absolute paths. ``cpu_s``
+    (unless given) is the CPU time of the calling process so far: in a notebook, its kernel's, which runs
+    that one notebook (a resumed training run counts only the invocation that finished it)."""
+    extra.setdefault("cpu_s", round(time.process_time(), 1))
     rec = {"notebook": notebook, "params": portable_params(normalise(params)), "metrics": metrics,
            "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
            **portable_params(normalise(extra))}

@@ -119,6 +119,34 @@ def table2_of_rows(rows: list[dict[str, Any]], runs: list[Run]):
     return pd.DataFrame([_table2_row(f, summ) for f in fractions])
 
 
+# the parameters that set a run's budget (iterations / steps of each part); Table II's unit is generator updates
+BUDGET_PARAMS = ("iters", "gan_iters", "enc_iters", "cnn_iters", "clf_iters", "classifier_epochs")
+
+
+def runs_table(out: Path, runs: list[Run], **columns: Any):
+    """One row per planned run: what it is (notebook, fraction(s), draw(s)), its budget (BUDGET_PARAMS), and
+    from its result.json whether it finished, when, its wall and CPU seconds; ``columns``: constant columns
+    (e.g. the held-out speaker of a fold). Written as table{1,2}_runs.csv beside the table (ggan_lib.book.reports
+    .write_table)."""
+    import pandas as pd
+    rows = []
+    for r in runs:
+        res = read_result(Path(out) / "runs" / r.name) or {}
+        p = r.params
+        fractions = p.get("fractions", [p["fraction"]] if "fraction" in p else [])
+        rows.append({**columns, "run": r.name, "notebook": r.notebook, "method": p.get("method", r.notebook),
+                     "fractions": " ".join(f"{f:g}" for f in fractions),
+                     "draws": p.get("draws", p.get("draw", "")),
+                     "budget": " ".join(f"{k}={p[k]}" for k in BUDGET_PARAMS if p.get(k)),
+                     "finished": res.get("finished", ""), "wall_s": res.get("wall_s"), "cpu_s": res.get("cpu_s")})
+    return pd.DataFrame(rows)
+
+
+def write_runs_csv(out: Path, table: int, df) -> Path:
+    """out/table{1,2}_runs.csv of a :func:`runs_table` DataFrame (atomically)."""
+    return atomic.write_text(Path(out) / f"table{table}_runs.csv", df.to_csv(index=False))
+
+
 def build_table(out: Path, table: int, runs: list[Run]):
     """Table I or II of the runs' results as a DataFrame."""
     return table1(out, runs) if table == 1 else table2(out, runs)
