@@ -89,7 +89,7 @@ acc = None
 if gen.kind == "ggan":  # the GGAN's own classification path Cx(F(D(x_test)))
     X_test, y_test = rp.load_spectrograms(data, "test", preset)
     acc = ggan_accuracy(gen.model, X_test, y_test, device=device)
-judge = heldout_summary(clf, gen.model_cfg.spec_shape)  # the classifier on speakers it never heard (NaN: none)
+judge = heldout_summary(clf, gen.model_cfg.spec_shape, metric_classifier)  # unseen speakers: own or recipe's
 rp.write_result(out, "evaluate", PARAMS, {"generated": generated, "real_train": real_train,
                                          "real_test": real_test, "accuracy": acc, "sampling": gen.sampling,
                                          "judge": judge},

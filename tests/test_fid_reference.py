@@ -146,6 +146,14 @@ def test_table1_has_both_fids_and_load_table(tmp_path, capsys):
     assert df.loc["GGAN", "heard_as"] == 0.786 and df.loc["Real (Test Data)", "heard_as_roundtrip"] == 0.928
     assert df.loc[rp.tables.JUDGE_ROW, "heard_as"] == 0.7 and "theo" in df.loc[rp.tables.JUDGE_ROW, "note"]
     assert "| 78.6 " in md and "95.6 (round trip 92.8)" in md and "70.0 (round trip 65.0)" in md
+    assert "the metric classifier, on every clip of theo" in df.loc[rp.tables.JUDGE_ROW, "note"]
+    # a judge that heard every speaker: its recipe's figure (a sibling's), named as such
+    metrics["judge"]["heldout_of"] = "the same recipe trained without theo (sib.pt)"
+    rp.write_result(tmp_path / "runs" / gg.name, "evaluate", gg.params, metrics)
+    reports.write_table(tmp_path, 1, runs)
+    note = rp.load_table(tmp_path, 1).set_index("model").loc[rp.tables.JUDGE_ROW, "note"]
+    assert note == "the same recipe trained without theo (sib.pt), on every clip of theo"
+    assert (tmp_path / "table1_runs.csv").is_file()
 
 
 def test_heard_as_counts_hits_per_class_over_the_scored_clips_only():

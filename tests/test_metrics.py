@@ -271,3 +271,39 @@ def test_cli_held_out_speaker_records_raw_and_round_trip_accuracy(tmp_path):
     again = main(["--data", str(tmp_path), "--out", str(out), "--epochs", "0", "--init", str(out),
                   "--channels", "4", "--test-speaker", "b"])
     assert again == acc and load_classifier(out).extra["heldout"] == held and len(out.read_bytes()) == len(before)
+
+
+def test_a_judge_that_heard_everyone_reports_its_recipes_held_out_figure(tmp_path):
+    """--heldout-from: the held-out figures of a sibling (same settings, trained without a speaker) recorded
+    beside a classifier that heard every speaker; heldout_summary reads them and says whose they are; its own
+    figures win; a sibling of other settings, or without figures, is refused."""
+    import soundfile as sf
+
+    from ggan_lib.cli.classifier import main
+    from ggan_lib.metrics.train_classifier import heldout_summary, recipe_heldout_path
+
+    x, y = tones(8, n_classes=2)
+    for i, (w, d) in enumerate(zip(x, y)):
+        sf.write(tmp_path / f"{d}_{'ab'[i % 2]}_{i}.wav", w[:8000:2], 8000)
+    judge, sib, other = tmp_path / "judge.pt", tmp_path / "sib.pt", tmp_path / "other.pt"
+    common = ["--data", str(tmp_path), "--epochs", "1", "--batch-size", "4"]
+    main(common + ["--out", str(judge), "--channels", "4"])  # FSDD-style split: heard both speakers
+    main(common + ["--out", str(sib), "--channels", "4", "--test-speaker", "b"])
+    main(common + ["--out", str(other), "--channels", "6", "--test-speaker", "b"])
+    assert heldout_summary(load_classifier(judge), (64, 32), judge)["heldout_of"] == ""  # nothing recorded yet
+    with pytest.raises(ValueError, match="not the same recipe"):
+        main(["--heldout-from", str(other), "--init", str(judge)])
+    with pytest.raises(ValueError, match="no held-out-speaker figures"):
+        main(["--heldout-from", str(judge), "--init", str(judge)])
+    before = judge.read_bytes()
+    main(["--heldout-from", str(sib), "--init", str(judge)])
+    assert judge.read_bytes() == before and recipe_heldout_path(judge).is_file()  # the judge itself unchanged
+    held = load_classifier(sib).extra["heldout"]
+    s = heldout_summary(load_classifier(judge), (64, 32), judge)
+    assert s["heldout_raw"] == held["raw"] and s["heldout_roundtrip"] == held["roundtrip"]["64x32"]
+    assert s["heldout_speakers"] == ["b"] and "same recipe trained without b" in s["heldout_of"]
+    assert math.isnan(heldout_summary(load_classifier(judge), (64, 32))["heldout_raw"])  # no path: no sidecar
+    own = heldout_summary(load_classifier(sib), (64, 32), sib)
+    assert own["heldout_of"] == "this classifier" and own["heldout_raw"] == held["raw"]
+    with pytest.raises(SystemExit):
+        main(["--heldout-from", str(sib)])  # beside which classifier?

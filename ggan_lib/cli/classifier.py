@@ -17,14 +17,18 @@ import torch
 
 from ggan_lib.data.sources import load_digit_folder
 from ggan_lib.metrics.classifier import ClassifierConfig, load_classifier, save_classifier
-from ggan_lib.metrics.train_classifier import accuracy, heldout_figures, train_classifier
+from ggan_lib.metrics.train_classifier import accuracy, heldout_figures, train_classifier, write_recipe_heldout
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     """Command-line arguments."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", required=True, help="folder of {digit}_{speaker}_{index}.wav files")
-    p.add_argument("--out", required=True, help="checkpoint path (.pt)")
+    p.add_argument("--data", help="folder of {digit}_{speaker}_{index}.wav files")
+    p.add_argument("--out", help="checkpoint path (.pt)")
+    p.add_argument("--heldout-from", default=None, metavar="SIBLING",
+                   help="no training: record beside the --init classifier (one that heard every speaker) the "
+                        "held-out-speaker figures of SIBLING, the same recipe trained with --test-speaker, as "
+                        "<init>.heldout.json, which results print beside IS / FID as the recipe's")
     p.add_argument("--test-speaker", action="append", default=None, metavar="NAME",
                    help="test on every clip of this speaker (repeatable) and train on all clips of the others, "
                         "instead of FSDD's takes 0-4: the classifier's accuracy on a speaker it never heard")
@@ -39,7 +43,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
-    return p.parse_args(argv)
+    a = p.parse_args(argv)
+    if a.heldout_from is None and not (a.data and a.out):
+        p.error("--data and --out are required (unless --heldout-from SIBLING --init CKPT)")
+    if a.heldout_from is not None and not a.init:
+        p.error("--heldout-from SIBLING records beside a classifier: give it with --init")
+    return a
 
 
 def _load(args: argparse.Namespace):
@@ -66,6 +75,10 @@ def _info(args: argparse.Namespace, n_train: int, n_test: int, init, train_acc: 
 def main(argv=None) -> float:
     """Load the folder, train, measure test accuracy, save the checkpoint; return the accuracy."""
     args = parse_args(argv)
+    if args.heldout_from is not None:
+        side = write_recipe_heldout(args.init, args.heldout_from)
+        print(f"wrote {side}: {side.read_text()}")
+        return load_classifier(args.init).test_accuracy
     if args.threads:
         torch.set_num_threads(args.threads)
     t0 = time.time()

@@ -184,7 +184,7 @@ def measure(pm: Pretrained, *, n_clips: int = 500, n_real: int | None = None, fe
             "class_agree": gen["heard_as_code"],  # generated clips heard as their code's digit
             "class_agree_per_code": gen.get("heard_per_code"),
             "real_test_round_trip_classifier_acc": real_test["heard_as_label_roundtrip"],
-            "judge": heldout_summary(clf, acfg.spec_shape),  # the classifier on a speaker it never heard
+            "judge": heldout_summary(clf, acfg.spec_shape, clf_path),  # on a speaker it never heard (own or recipe)
             "fid_features": f"{ev.feature_kind} ({len(refs['raw'].mu)}-d) of models/{clf_path.name}",
             "is_splits": ev.n_splits,
             "generated_codes": (f"z ~ N(0, I) seed {seed}, c = 0..9 cyclic, {pm.sampling['generator']} G, standing BN "

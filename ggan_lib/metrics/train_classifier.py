@@ -5,7 +5,9 @@ the folder's clips come from :func:`ggan_lib.data.sources.load_digit_folder` (FS
 """
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -13,6 +15,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ggan_lib.audio import AudioConfig
+from ggan_lib.io import atomic
 from ggan_lib.metrics.classifier import ClassifierConfig, DigitClassifier, as_audio_tensor
 from ggan_lib.metrics.scores import roundtrip_audio
 
@@ -102,10 +105,42 @@ def heldout_figures(model: DigitClassifier, audio, labels, speakers, shapes=HELD
     return out
 
 
-def heldout_summary(model: DigitClassifier, spec_shape=None) -> dict:
+def recipe_heldout_path(path) -> Path:
+    """The sidecar ``<classifier>.heldout.json`` beside a classifier checkpoint (:func:`write_recipe_heldout`)."""
+    return Path(path).with_suffix(".heldout.json")
+
+
+def write_recipe_heldout(path, sibling) -> Path:
+    """For a classifier that heard every speaker (the shipped judge), record beside it the held-out-speaker
+    figures of a sibling: the same ClassifierConfig trained without one or more speakers (its
+    ``extra["heldout"]``, ``python -m ggan_lib.cli.classifier --test-speaker NAME``). That is the recipe's accuracy
+    on a voice it never heard, the nearest honest estimate of the judge's own; :func:`heldout_summary` reads it
+    and says whose figure it is. Raises ValueError when the settings differ or the sibling has no figures."""
+    from ggan_lib.metrics.classifier import load_classifier
+    judge, sib = load_classifier(path), load_classifier(sibling)
+    if sib.cfg != judge.cfg:
+        raise ValueError(f"{sibling}: settings {sib.cfg} differ from {path}'s {judge.cfg}: not the same recipe")
+    held = sib.extra.get("heldout")
+    if not held:
+        raise ValueError(f"{sibling}: no held-out-speaker figures (train it with --test-speaker NAME)")
+    e, j = sib.extra, judge.extra
+    of = (f"the same recipe trained without {', '.join(held['speakers'])} ({sibling}: {e.get('epochs')} epochs, "
+          f"seed {e.get('seed')}, train accuracy {e.get('train_accuracy')}; this classifier: "
+          f"{int(j.get('epochs', 0)) + int(j.get('prior_epochs', 0))} epochs on every speaker)")
+    return atomic.write_text(recipe_heldout_path(path), json.dumps({"of": of, **held}, indent=1) + "\n")
+
+
+def heldout_summary(model: DigitClassifier, spec_shape=None, path=None) -> dict:
     """What a results file records of the judge: its held-out-speaker accuracy raw and at ``spec_shape``'s
-    round trip (NaN where the checkpoint has none: a classifier that heard every speaker)."""
-    held = model.extra.get("heldout") or {}
+    round trip, and whose figures they are (``heldout_of``): the classifier's own (its checkpoint's
+    ``extra["heldout"]``), else its recipe's (the sidecar of :func:`write_recipe_heldout` beside ``path``),
+    else NaN (a classifier that heard every speaker, with no sibling recorded)."""
+    held, of = model.extra.get("heldout") or {}, "this classifier" if model.extra.get("heldout") else ""
+    side = recipe_heldout_path(path) if path is not None and not held else None
+    if side is not None and side.is_file():
+        held = json.loads(side.read_text())
+        of = held.pop("of")
     key = None if spec_shape is None else f"{spec_shape[0]}x{spec_shape[1]}"
     return {"heldout_speakers": held.get("speakers", []), "heldout_raw": held.get("raw", math.nan),
-            "heldout_roundtrip": (held.get("roundtrip") or {}).get(key, math.nan) if key else math.nan}
+            "heldout_roundtrip": (held.get("roundtrip") or {}).get(key, math.nan) if key else math.nan,
+            "heldout_of": of}

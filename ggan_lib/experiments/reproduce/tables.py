@@ -55,8 +55,10 @@ def table1(out: Path, runs: list[Run]):
             "GGAN": (ev.get("ggan") or {}).get("generated")}
     judge = real.get("judge") or {}
     if judge.get("heldout_speakers"):  # how far to trust the judge: a speaker it never heard
+        own = judge.get("heldout_of", "this classifier") == "this classifier"
+        who = "the metric classifier" if own else judge["heldout_of"]  # else its recipe's (a sibling's) figure
         ours[JUDGE_ROW] = {"heard_as_label": judge["heldout_raw"], "heard_as_label_roundtrip": judge["heldout_roundtrip"],
-                           "note": "the metric classifier on every clip of " + ", ".join(judge["heldout_speakers"])}
+                           "note": f"{who}, on every clip of " + ", ".join(judge["heldout_speakers"])}
     rows = []
     for model, (p_is, p_is_std, p_fid, p_fid_std) in {**PAPER_TABLE1, JUDGE_ROW: (None,) * 4}.items():
         if model == JUDGE_ROW and model not in ours:
