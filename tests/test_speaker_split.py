@@ -110,3 +110,17 @@ def test_every_run_is_listed_with_its_budget_and_cpu_time(digits, tmp_path, monk
     assert cnn["budget"].str.contains("cnn_iters=5").all()
     assert runs["finished"].notna().all() and (runs["cpu_s"] > 0).all()
     assert (runs["cpu_s"] <= time.process_time() + 1).all()
+
+
+def test_the_book_sees_where_the_folds_stand(digits, tmp_path, monkeypatch):
+    """reports.speaker_folds: None before the batch; then a row per held-out speaker with its finished runs."""
+    from ggan_lib.book import reports
+    assert reports.speaker_folds(tmp_path / "folds") is None
+    monkeypatch.setattr(runner, "execute", _fake_execute)
+    argv = ["--table", "2", "--preset", "tiny", "--data", str(digits), "--test-speaker", "all", "--fractions",
+            "0.05", "--draws", "1", "--out", str(tmp_path / "folds"), "--no-progress"]
+    assert cli.main(argv) == 0
+    folds = reports.speaker_folds(tmp_path / "folds")
+    n_runs = len(pd.read_csv(tmp_path / "folds" / "test-alice" / "table2_runs.csv"))
+    assert list(folds.index) == ["alice", "bob"] and (folds["runs finished"] == n_runs).all()
+    assert folds["fold table"].all() and (folds["CPU h (recorded)"] >= 0).all()

@@ -174,3 +174,21 @@ def plan_frame(plans: dict[int, list[Run]]):
             rows.append({"table": f"Table {'I' * table}", "notebook": f"{nb}.ipynb", "what": kind, "runs": len(rs),
                          "each": budget})
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- speaker-disjoint Table II
+def speaker_folds(base: str | Path):
+    """Where a speaker-disjoint Table II stands (``reproduce --table 2 --test-speaker all --out base``): one row
+    per held-out speaker's folder ``base/test-<speaker>``: runs with a result, the fold's table written, and the
+    CPU hours its runs recorded. None when ``base`` holds no fold (the batch never ran here)."""
+    import json
+
+    import pandas as pd
+    rows = []
+    for fold in sorted(Path(base).glob("test-*")) if Path(base).is_dir() else []:
+        results = sorted(fold.glob("runs/*/result.json"))
+        cpu = [json.loads(p.read_text()).get("cpu_s") for p in results]
+        rows.append({"held-out speaker": fold.name.removeprefix("test-"), "runs finished": len(results),
+                     "fold table": (fold / "table2.csv").is_file(),
+                     "CPU h (recorded)": round(sum(c for c in cpu if c) / 3600, 2)})
+    return pd.DataFrame(rows).set_index("held-out speaker") if rows else None
