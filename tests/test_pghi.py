@@ -139,9 +139,11 @@ def test_bad_spectrogram_raises(bad):
 def test_radix_order_equals_stable_mergesort():
     from ggan_lib.audio import kernels
     rng = np.random.default_rng(0)
-    vals = np.round(rng.random(5000), 3)  # many ties
-    idx = np.flatnonzero(vals > 0.1)
-    np.testing.assert_array_equal(kernels.argsort_desc(vals, idx), idx[np.argsort(-vals[idx], kind="mergesort")])
+    # many ties (LSD-sorted buckets), few ties over decades (insertion-sorted buckets), one value, tiny
+    for vals in (np.round(rng.random(5000), 3), np.exp(rng.uniform(-10, 0, 100000)), np.full(300, 0.5),
+                 np.tile(np.exp(rng.uniform(-10, 0, 2000)), 4), np.array([0.2, 0.7])):
+        idx = np.flatnonzero(vals > 0.1)
+        np.testing.assert_array_equal(kernels.argsort_desc(vals, idx), idx[np.argsort(-vals[idx], kind="mergesort")])
 
 
 def test_polar_kernel_is_accurate():

@@ -167,33 +167,85 @@ def _polar_nb(mag, phase, out):  # pragma: no cover - compiled by numba
 
 
 def _argsort_desc_nb(vals, idx):  # pragma: no cover - compiled by numba
-    """idx reordered by vals[idx] descending, ties kept in their order (a stable sort): an LSD
-    radix sort of the bit patterns, which for non-negative float64 ascend with the value. The
-    eight byte histograms come from one pass; a byte that all keys share needs no pass (the
-    sign and top exponent bits, for magnitudes within a few decades)."""
+    """idx reordered by vals[idx] descending, ties kept in their order (a stable sort) of the bit
+    patterns, which for non-negative float64 ascend with the value: one counting pass on the top
+    12 bits in which the keys differ (at most 4096 buckets), then within each bucket, in cache,
+    an insertion sort (small buckets) or an LSD radix sort of the remaining bytes."""
     n = idx.shape[0]
+    order = idx.astype(np.int32)
+    if n < 2:
+        return order.astype(idx.dtype)
     bits = vals.view(np.uint64)
-    keys, order = np.empty(n, np.uint64), idx.astype(np.int32)
-    count = np.zeros((8, 257), np.int64)
+    keys = np.empty(n, np.uint64)
+    kmin, kmax = ~np.uint64(0), np.uint64(0)
     for i in range(n):
         k = ~bits[order[i]]  # ascending ~bits = descending value
         keys[i] = k
-        for byte in range(8):
-            count[byte, np.int64((k >> np.uint64(8 * byte)) & np.uint64(255)) + 1] += 1
+        kmin, kmax = min(kmin, k), max(kmax, k)
+    width, diff = 0, kmin ^ kmax  # the keys share every bit from `width` up
+    while diff:
+        diff >>= np.uint64(1)
+        width += 1
+    shift = np.uint64(max(0, width - 12))
+    base = kmin >> shift
+    nb = np.int64((kmax >> shift) - base) + 1
+    start = np.zeros(nb + 1, np.int64)
+    for i in range(n):
+        start[np.int64((keys[i] >> shift) - base) + 1] += 1
+    for b in range(nb):
+        start[b + 1] += start[b]
+    pos = start[:nb].copy()
     keys2, order2 = np.empty_like(keys), np.empty_like(order)
-    for byte in range(8):
-        c = count[byte]
-        if c.max() == n:
-            continue  # every key has the same byte here: the pass would not move anything
+    for i in range(n):
+        d = np.int64((keys[i] >> shift) - base)
+        keys2[pos[d]], order2[pos[d]] = keys[i], order[i]
+        pos[d] += 1
+    for b in range(nb):
+        s, e = start[b], start[b + 1]
+        if e - s <= 1 or shift == 0:
+            continue
+        if e - s <= 32:
+            _insertion_sort(keys2, order2, s, e)
+        else:
+            _lsd_sort(keys2[s:e], order2[s:e], keys[s:e], order[s:e], (np.int64(shift) + 7) // 8)
+    return order2.astype(idx.dtype)
+
+
+def _insertion_sort(keys, order, s, e):  # pragma: no cover - compiled by numba
+    """Stable insertion sort of keys[s:e] (order alongside)."""
+    for i in range(s + 1, e):
+        k, o = keys[i], order[i]
+        j = i - 1
+        while j >= s and keys[j] > k:
+            keys[j + 1], order[j + 1] = keys[j], order[j]
+            j -= 1
+        keys[j + 1], order[j + 1] = k, o
+
+
+def _lsd_sort(keys, order, keys2, order2, n_bytes):  # pragma: no cover - compiled by numba
+    """Stable LSD radix sort of keys (order alongside) by their lowest n_bytes bytes, in place
+    (keys2, order2: scratch of the same size); a byte that every key shares needs no pass."""
+    n = keys.shape[0]
+    count = np.zeros(257, np.int64)
+    swapped = False
+    for byte in range(n_bytes):
         shift = np.uint64(8 * byte)
+        count[:] = 0
+        for i in range(n):
+            count[np.int64((keys[i] >> shift) & np.uint64(255)) + 1] += 1
+        if count.max() == n:
+            continue
         for b in range(256):
-            c[b + 1] += c[b]
+            count[b + 1] += count[b]
         for i in range(n):
             d = np.int64((keys[i] >> shift) & np.uint64(255))
-            keys2[c[d]], order2[c[d]] = keys[i], order[i]
-            c[d] += 1
+            keys2[count[d]], order2[count[d]] = keys[i], order[i]
+            count[d] += 1
         keys, keys2, order, order2 = keys2, keys, order2, order
-    return order.astype(idx.dtype)
+        swapped = not swapped
+    if swapped:  # the sorted run is in the scratch arrays
+        keys2[:] = keys
+        order2[:] = order
 
 
 def _argsort_desc_np(vals, idx):
@@ -253,6 +305,54 @@ def _fgla_momentum_np(x, y, alpha):
     y[:] = a
 
 
+# --------------------------------------------------------------------------- PGHI's bitmaps
+def _bit_is_set_nb(bitmap, i):  # pragma: no cover - compiled by numba
+    """Bit i of a uint64 bitmap."""
+    return (bitmap[i >> 6] >> np.uint64(i & 63)) & np.uint64(1) != 0
+
+
+def _bit_set_nb(bitmap, i):  # pragma: no cover - compiled by numba
+    """Set bit i of a uint64 bitmap."""
+    bitmap[i >> 6] |= np.uint64(1) << np.uint64(i & 63)
+
+
+# count trailing zeros of a uint64 with a de Bruijn multiply (no intrinsic needed in numba)
+_DEBRUIJN = 0x03F79D71B4CB0A89
+_CTZ = np.zeros(64, dtype=np.int64)
+for _i in range(64):
+    _CTZ[(((1 << _i) * _DEBRUIJN) % 2**64) >> 58] = _i
+_DEBRUIJN = np.uint64(_DEBRUIJN)
+
+
+def _ctz_nb(x):  # pragma: no cover - compiled by numba
+    """Index of the lowest set bit of a non-zero uint64."""
+    low = x & (~x + np.uint64(1))
+    return _CTZ[(low * _DEBRUIJN) >> np.uint64(58)]
+
+
+def _queue_push_nb(bits, summary, lo, r):  # pragma: no cover - compiled by numba
+    """Queue rank r."""
+    w = r >> 6
+    bits[w] |= np.uint64(1) << np.uint64(r & 63)
+    summary[w >> 6] |= np.uint64(1) << np.uint64(w & 63)
+    lo[0] = min(lo[0], w >> 6)
+
+
+def _queue_pop_nb(bits, summary, lo):  # pragma: no cover - compiled by numba
+    """Remove and return the smallest queued rank (the queue must not be empty); the scan for
+    it starts at lo, not 0, so a pop does not grow with the clip's size."""
+    s = lo[0]
+    while summary[s] == 0:
+        s += 1
+    lo[0] = s
+    w = (s << 6) + _ctz(summary[s])
+    r = (w << 6) + _ctz(bits[w])
+    bits[w] &= bits[w] - np.uint64(1)  # clear the lowest set bit: r
+    if bits[w] == 0:
+        summary[s] &= summary[s] - np.uint64(1)  # ... and w, the lowest set bit of summary[s]
+    return r
+
+
 if njit is not None:
     analysis = njit(cache=True, nogil=True)(_analysis_nb)
     synthesis = njit(cache=True, nogil=True)(_synthesis_nb)
@@ -261,9 +361,17 @@ if njit is not None:
     fgla_momentum = njit(cache=True, nogil=True)(_fgla_momentum_nb)
     lattice_steps = njit(cache=True, nogil=True)(_lattice_steps_nb)
     polar = njit(cache=True, nogil=True)(_polar_nb)
+    _insertion_sort = njit(cache=True, nogil=True)(_insertion_sort)
+    _lsd_sort = njit(cache=True, nogil=True)(_lsd_sort)
     argsort_desc = njit(cache=True, nogil=True)(_argsort_desc_nb)
+    _ctz = njit(cache=True, inline="always")(_ctz_nb)
+    bit_is_set = njit(cache=True, inline="always")(_bit_is_set_nb)
+    bit_set = njit(cache=True, inline="always")(_bit_set_nb)
+    queue_push = njit(cache=True, inline="always")(_queue_push_nb)
+    queue_pop = njit(cache=True)(_queue_pop_nb)
 else:  # pragma: no cover
     argsort_desc = _argsort_desc_np
+    _ctz, bit_is_set, bit_set, queue_push, queue_pop = _ctz_nb, _bit_is_set_nb, _bit_set_nb, _queue_push_nb, _queue_pop_nb
     analysis, synthesis, synthesis_add = _analysis_np, _synthesis_np, _synthesis_add_np
     fgla_project, fgla_momentum = _fgla_project_np, _fgla_momentum_np
     lattice_steps, polar = _lattice_steps_np, _polar_np

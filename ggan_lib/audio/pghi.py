@@ -27,6 +27,10 @@ from ggan_lib.audio import kernels
 from ggan_lib.audio.fgla import _fgla_torch_nf, fgla, fgla_clip
 from ggan_lib.audio.gabor import _idgt_nf, _idgt_torch_nf, _is_torch, dgt
 from ggan_lib.audio.kernels import argsort_desc as _argsort_desc
+from ggan_lib.audio.kernels import bit_is_set as _is_set
+from ggan_lib.audio.kernels import bit_set as _set
+from ggan_lib.audio.kernels import queue_pop as _pop
+from ggan_lib.audio.kernels import queue_push as _push
 from ggan_lib.audio.spectrogram import check_spectrogram, spectrogram_to_logmag, spectrogram_to_magnitude
 from ggan_lib.config import PGHI_TOL, AudioConfig
 
@@ -124,65 +128,69 @@ def _heap_integrate_nb(mag, tstep, fstep, tol):  # pragma: no cover - compiled b
     stay in L1 cache, faster than a binary heap (most coefficients sit tied at the log floor).
 
     The heap visits coefficients in magnitude order, i.e. at scattered addresses, so what it needs
-    of a coefficient lies in one 32-byte record, rec[p] = (tstep, fstep, phase, rank), and 'done'
-    is a bitmap over indices (F N / 8 bytes, in L1 cache): a pop reads its own record, checks its
-    neighbours in the bitmap and reads the records of the undone ones only, about three cache
-    lines in all instead of one per array.
+    of a coefficient lies in one 32-byte record (:func:`_heap_records`) and 'done' is a bitmap over
+    indices (F N / 8 bytes, in L1 cache): a pop reads its own record, checks its neighbours in the
+    bitmap and reads the records of the undone ones only, about three cache lines in all.
     """
     F, N = mag.shape
     FN = F * N
     magf = mag.ravel()
     order = _descending_order(magf)
-    thresh = tol * magf[order[0]]
-    rec = np.empty((FN, 4))
-    tf, ff = tstep.ravel(), fstep.ravel()
-    n_words = (FN + 63) // 64
-    done = np.zeros(n_words, dtype=np.uint64)  # bit p set: coefficient p is done (phase set)
-    one = np.uint64(1)
-    for p in range(FN):
-        rec[p, 0] = tf[p]
-        rec[p, 1] = ff[p]
-        rec[p, 2] = 0.0  # near-silence keeps phase 0, like tifresi
-        if magf[p] < thresh:
-            done[p >> 6] |= one << np.uint64(p & 63)
-    for r in range(FN):
-        rec[order[r], 3] = r
-    bits = np.zeros(n_words, dtype=np.uint64)  # bit r set: rank r is queued
-    summary = np.zeros((n_words + 63) // 64, dtype=np.uint64)  # bit w set: bits[w] != 0
+    rec, done = _heap_records(magf, order, tstep.ravel(), fstep.ravel(), tol * magf[order[0]])
+    bits = np.zeros(done.shape[0], dtype=np.uint64)  # bit r set: rank r is queued
+    summary = np.zeros((done.shape[0] + 63) // 64, dtype=np.uint64)  # bit w set: bits[w] != 0
     lo = np.zeros(1, dtype=np.int64)  # no summary word below lo is non-zero: pops scan from there
     next_seed = 0
     while True:
-        while next_seed < FN and (done[order[next_seed] >> 6] >> np.uint64(order[next_seed] & 63)) & one:
+        while next_seed < FN and _is_set(done, order[next_seed]):
             next_seed += 1  # the largest coefficient left is the first undone in sorted order
         if next_seed == FN:
             break
-        s = order[next_seed]
-        done[s >> 6] |= one << np.uint64(s & 63)
+        _set(done, order[next_seed])
         _push(bits, summary, lo, next_seed)
         size = 1
         while size > 0:
-            p = order[_pop(bits, summary, lo)]
-            size -= 1
-            m, n = p // N, p % N
-            tp, fp, php = rec[p, 0], rec[p, 1], rec[p, 2]
-            for k in range(4):
-                dm = 1 if k == 0 else (-1 if k == 1 else 0)
-                dn = 1 if k == 2 else (-1 if k == 3 else 0)
-                mm, nn = m + dm, n + dn
-                if mm < 0 or mm >= F or nn < 0 or nn >= N:
-                    continue
-                q = mm * N + nn
-                if (done[q >> 6] >> np.uint64(q & 63)) & one:
-                    continue
-                step = (fp + rec[q, 1]) * dm + (tp + rec[q, 0]) * dn
-                rec[q, 2] = php + step / 2.0  # trapezoid rule
-                done[q >> 6] |= one << np.uint64(q & 63)
-                _push(bits, summary, lo, np.int64(rec[q, 3]))
-                size += 1
-    phase = np.empty(FN)
+            size += _spread(order[_pop(bits, summary, lo)], F, N, rec, done, bits, summary, lo) - 1
+    return rec[:, 2].copy().reshape(F, N)
+
+
+def _heap_records(magf, order, tf, ff, thresh):  # pragma: no cover - compiled by numba
+    """rec[p] = (tstep, fstep, phase 0, rank) per coefficient, (F N, 4) float64 (the rank is exact
+    in float64), and the 'done' bitmap with the coefficients below ``thresh`` set (they keep
+    phase 0, like tifresi)."""
+    FN = magf.shape[0]
+    rank = np.empty(FN, dtype=np.int32)  # scattered writes into 4 bytes per coefficient, not 32
+    for r in range(FN):
+        rank[order[r]] = r
+    rec = np.empty((FN, 4))
+    done = np.zeros((FN + 63) // 64, dtype=np.uint64)
     for p in range(FN):
-        phase[p] = rec[p, 2]
-    return phase.reshape(F, N)
+        rec[p, 0], rec[p, 1], rec[p, 2], rec[p, 3] = tf[p], ff[p], 0.0, rank[p]
+        if magf[p] < thresh:
+            _set(done, p)
+    return rec, done
+
+
+def _spread(p, F, N, rec, done, bits, summary, lo):  # pragma: no cover - compiled by numba
+    """Integrate the phase from p to its undone 4-neighbours and queue them; return how many."""
+    m, n = p // N, p % N
+    tp, fp, php = rec[p, 0], rec[p, 1], rec[p, 2]
+    pushed = 0
+    for k in range(4):
+        dm = 1 if k == 0 else (-1 if k == 1 else 0)
+        dn = 1 if k == 2 else (-1 if k == 3 else 0)
+        mm, nn = m + dm, n + dn
+        if mm < 0 or mm >= F or nn < 0 or nn >= N:
+            continue
+        q = mm * N + nn
+        if _is_set(done, q):
+            continue
+        step = (fp + rec[q, 1]) * dm + (tp + rec[q, 0]) * dn
+        rec[q, 2] = php + step / 2.0  # trapezoid rule
+        _set(done, q)
+        _push(bits, summary, lo, np.int64(rec[q, 3]))
+        pushed += 1
+    return pushed
 
 
 def _descending_order(magf):  # pragma: no cover - compiled by numba
@@ -193,47 +201,9 @@ def _descending_order(magf):  # pragma: no cover - compiled by numba
     return np.concatenate((above, np.flatnonzero(magf == low))).astype(np.int32)
 
 
-# count trailing zeros of a uint64 with a de Bruijn multiply (no intrinsic needed in numba)
-_DEBRUIJN = 0x03F79D71B4CB0A89
-_CTZ = np.zeros(64, dtype=np.int64)
-for _i in range(64):
-    _CTZ[(((1 << _i) * _DEBRUIJN) % 2**64) >> 58] = _i
-_DEBRUIJN = np.uint64(_DEBRUIJN)
-
-
-def _ctz(x):  # pragma: no cover - compiled by numba
-    """Index of the lowest set bit of a non-zero uint64."""
-    low = x & (~x + np.uint64(1))
-    return _CTZ[(low * _DEBRUIJN) >> np.uint64(58)]
-
-
-def _push(bits, summary, lo, r):  # pragma: no cover - compiled by numba
-    """Queue rank r."""
-    w = r >> 6
-    bits[w] |= np.uint64(1) << np.uint64(r & 63)
-    summary[w >> 6] |= np.uint64(1) << np.uint64(w & 63)
-    lo[0] = min(lo[0], w >> 6)
-
-
-def _pop(bits, summary, lo):  # pragma: no cover - compiled by numba
-    """Remove and return the smallest queued rank (the queue must not be empty); the scan for
-    it starts at lo, not 0, so a pop does not grow with the clip's size."""
-    s = lo[0]
-    while summary[s] == 0:
-        s += 1
-    lo[0] = s
-    w = (s << 6) + _ctz(summary[s])
-    r = (w << 6) + _ctz(bits[w])
-    bits[w] &= bits[w] - np.uint64(1)  # clear the lowest set bit: r
-    if bits[w] == 0:
-        summary[s] &= summary[s] - np.uint64(1)  # ... and w, the lowest set bit of summary[s]
-    return r
-
-
 if njit is not None:
-    _ctz = njit(cache=True, inline="always")(_ctz)
-    _push = njit(cache=True, inline="always")(_push)
-    _pop = njit(cache=True)(_pop)
+    _spread = njit(cache=True, inline="always")(_spread)
+    _heap_records = njit(cache=True)(_heap_records)
     _descending_order = njit(cache=True)(_descending_order)
     # nogil: clips of a batch are integrated in parallel threads (see _pghi_mag)
     _heap_integrate = njit(cache=True, nogil=True)(_heap_integrate_nb)
