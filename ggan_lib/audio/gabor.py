@@ -168,10 +168,11 @@ class _Work:
     """Taps and scratch arrays for one clip's transforms, reused from call to call (fresh arrays
     in a loop cost more than the FFTs: page faults), numpy float32 or float64.
 
-    Both transforms run chunk by chunk (``chunks``: (p0, p1, f0, f1), blocks p0 .. p1 - 1 =
-    frames f0 .. f1 - 1), so a long clip's frames stay in cache between the windowing and the
-    FFT. The inverse DGT's chunk also transforms the D - 1 neighbour blocks its taps reach (a few
-    frames twice), so every output sample is the same sum as with the whole clip at once."""
+    The DGT runs chunk by chunk (``chunks``: (p0, p1, f0, f1), blocks p0 .. p1 - 1 = frames
+    f0 .. f1 - 1), so a long clip's frames stay in cache between the windowing and the FFT; FGLA
+    also synthesises chunk by chunk (:meth:`synthesis_add_rows`). The inverse DGT alone runs over
+    the whole clip (a chunked gather re-transforms the D - 1 neighbour blocks of every chunk, and
+    measured slower at L = 32,768 and 65,536)."""
 
     def __init__(self, cfg: AudioConfig, dtype, chunk_blocks: int = _CHUNK_BLOCKS):
         L, a, M = cfg.signal_length, cfg.hop, cfg.n_channels
@@ -182,20 +183,7 @@ class _Work:
         self.taps = _taps_np(cfg, self.real)
         nb = max(1, min(chunk_blocks, R))
         self.chunks = [(p0, min(p0 + nb, R), p0 * Q, min(p0 + nb, R) * Q) for p0 in range(0, R, nb)]
-        D = self.taps[1][1].shape[1]
-        self.whole = nb + D - 1 >= R  # the synthesis reads every block: one pass over the whole clip
-        self.pieces = []  # per chunk: (s, Z, [(frame f0, f1, row of the buffer)]) of blocks s .. s + Z - 1 mod R
-        for p0, p1, _, _ in self.chunks:
-            s0, Z = p0 - self.taps[1][0] - D + 1, p1 - p0 + D - 1
-            runs, blk = [], s0
-            while blk < s0 + Z:  # contiguous runs of blocks, cut at the clip's end
-                start = blk % R
-                n = min(R - start, s0 + Z - blk)
-                runs.append((start * Q, (start + n) * Q, (blk - s0) * Q))
-                blk += n
-            self.pieces.append((s0, Z, runs))
-        rows = R * Q if self.whole else (nb + D - 1) * Q
-        self.frames = np.empty((rows, M), dtype=self.real)  # frames (real, folded onto M)
+        self.frames = np.empty((R * Q, M), dtype=self.real)  # frames (real, folded onto M)
         self.proj = np.empty((nb * Q, M // 2 + 1), dtype=self.cplx)  # one chunk's coefficients
         self.u = np.empty((R, M), dtype=self.real)  # D_g^* c, before S^-1
 
@@ -230,16 +218,8 @@ class _Work:
     def idgt(self, c, out):
         """out (L,) = inverse DGT of one clip's (N, M/2+1) coefficients: S^-1 D_g^* c."""
         _, (d0, G), _ = self.taps
-        R, Q, M = self.R, self.Q, self.M
-        if self.whole:
-            np.fft.irfft(c, n=M, axis=-1, out=self.frames)  # M is in the taps
-            kernels.synthesis(self.frames.reshape(R, Q, M), G, d0, 0, 0, self.u)  # D_g^* c
-        else:
-            for (p0, p1, _, _), (s0, Z, runs) in zip(self.chunks, self.pieces):
-                for f0, f1, row in runs:
-                    np.fft.irfft(c[f0:f1], n=M, axis=-1, out=self.frames[row:row + f1 - f0])
-                z = self.frames[:Z * Q].reshape(Z, Q, M)
-                kernels.synthesis(z, G, d0, s0, p0, self.u[p0:p1])
+        np.fft.irfft(c, n=self.M, axis=-1, out=self.frames)  # M is in the taps
+        kernels.synthesis(self.frames.reshape(self.R, self.Q, self.M), G, d0, 0, 0, self.u)  # D_g^* c
         self.inverse_frame_operator(out)
 
 

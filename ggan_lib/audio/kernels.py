@@ -11,10 +11,10 @@ all R of them for a window that fills the signal, which is then the textbook pol
 
 Both keep the residue j = l mod M, so the DGT's 'freqinv' phase needs no extra factor. Both work
 on a chunk of blocks of one clip, so a long clip's frames go through the FFTs a few blocks at a time
-while they are in cache: ``synthesis`` (a gather) reads the chunk's D - 1 neighbour blocks' frames
-too and sums every term in the same order as for the whole clip (the same result, bit for bit);
-``synthesis_add`` (a scatter, FGLA's) adds a chunk's share to every block it reaches, the same
-terms in another order. Every function writes into its output; numba compiles them with nogil.
+while they are in cache: ``synthesis`` (a gather) can take a chunk with its D - 1 neighbour
+blocks' frames and sums every term in the same order as for the whole clip (the inverse DGT uses
+it on the whole clip); ``synthesis_add`` (a scatter, FGLA's) adds a chunk's share to every block it
+reaches, the same terms in another order. Every function writes into its output; numba compiles them with nogil.
 """
 from __future__ import annotations
 
