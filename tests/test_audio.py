@@ -291,3 +291,36 @@ def test_missing_file_and_nonfinite_samples(tmp_path):
         load_audio(tmp_path / "nope.wav")
     with pytest.raises(CorruptAudioError, match="NaN"):
         prepare_waveform(np.array([0.0, np.nan]), 16000)
+
+
+LONG = AudioConfig(signal_length=65536, spec_shape=(256, 512))  # 128 blocks: 4 chunks of 32
+
+
+@pytest.mark.parametrize("chunk", [3, 32])
+def test_chunked_transforms_equal_the_whole_clip_at_once(chunk):
+    # the DGT runs chunk by chunk of blocks: bit for bit what one pass over the whole clip gives,
+    # also for chunks that do not divide R; the inverse DGT is the same whatever the chunks
+    from ggan_lib.audio.gabor import _Work
+    x = np.random.default_rng(5).standard_normal(LONG.signal_length)
+    whole, part = _Work(LONG, np.float64, chunk_blocks=128), _Work(LONG, np.float64, chunk_blocks=chunk)
+    assert len(whole.chunks) == 1 and len(part.chunks) == -(-128 // chunk)
+    c1, c2 = np.empty((512, 257), complex), np.empty((512, 257), complex)
+    whole.dgt(x, c1)
+    part.dgt(x, c2)
+    np.testing.assert_array_equal(c1, c2)
+    y1, y2 = np.empty(LONG.signal_length), np.empty(LONG.signal_length)
+    whole.idgt(c1, y1)
+    part.idgt(c1, y2)
+    np.testing.assert_array_equal(y1, y2)
+    np.testing.assert_allclose(y1, x, rtol=0, atol=1e-12)
+
+
+def test_numpy_fallback_kernels_equal_the_compiled_ones(monkeypatch):
+    # without numba the transforms run on the numpy versions of the kernels: same values to rounding
+    from ggan_lib.audio import kernels
+    x = np.random.default_rng(6).standard_normal(LONG.signal_length)
+    c, y = dgt(x, LONG), idgt(dgt(x, LONG), LONG)
+    for name in ("analysis", "synthesis", "synthesis_add"):
+        monkeypatch.setattr(kernels, name, getattr(kernels, f"_{name}_np"))
+    np.testing.assert_allclose(dgt(x, LONG), c, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(idgt(c, LONG), y, rtol=0, atol=1e-13)

@@ -34,21 +34,46 @@ def fgla(c0, mag, cfg: AudioConfig = AudioConfig(), n_iter: int = 32, alpha: flo
     return np.swapaxes(out, -1, -2).reshape(c0.shape)
 
 
-def fgla_clip(c, mag, cfg: AudioConfig, n_iter: int, alpha: float):
+def fgla_clip(c, mag, cfg: AudioConfig, n_iter: int, alpha: float, signal=None):
     """FGLA of one clip in the frame-major layout: c (N, M/2+1) complex, mag (N, M/2+1) real
-    (neither is modified). Returns the refined (N, M/2+1) coefficients."""
+    (neither is modified). Returns the refined (N, M/2+1) coefficients; with ``signal`` (an (L,)
+    array of the work's real dtype), also writes their inverse DGT there.
+
+    The momentum step runs on signals, not coefficients: the inverse DGT is linear, so with
+    y_n = idgt(c_n), idgt(c_n + alpha (c_n - c_{n-1})) = y_n + alpha (y_n - y_{n-1}). An iteration
+    is then, chunk by chunk of frames (``_Work.chunks``), the DGT of x_n, the projection onto the
+    magnitude and the synthesis of the result while those frames are in cache, then S^-1 and the
+    momentum on two signals: the state read per iteration is mag and three signal-sized arrays,
+    not three coefficient arrays (equal to the coefficient-domain loop to rounding)."""
     work = _Work(cfg, c.dtype)  # scratch arrays for all iterations
     real = work.real
-    c_prev = np.array(c, dtype=work.cplx, order="C")  # C order: the kernel writes through ravel views
-    t, proj = np.array(c_prev), np.empty_like(c_prev)
-    x = np.empty(cfg.signal_length, dtype=real)
-    mag_flat = np.ascontiguousarray(mag, dtype=real).ravel()
-    for _ in range(n_iter):
-        work.idgt(t, x)
-        work.dgt(x, proj)  # nearest consistent coefficients
-        # c = mag proj / |proj|; t = c + alpha (c - c_prev); c_prev = c (Nesterov-like momentum)
-        kernels.fgla_update(proj.ravel().view(real), mag_flat, c_prev.ravel().view(real), t.ravel().view(real), alpha)
-    return c_prev
+    c = np.ascontiguousarray(c, dtype=work.cplx)
+    mag = np.ascontiguousarray(mag, dtype=real)
+    out = np.array(c)
+    if n_iter <= 0:
+        if signal is not None:
+            work.idgt(out, signal)
+        return out
+    x, y = np.empty(cfg.signal_length, dtype=real), np.empty(cfg.signal_length, dtype=real)
+    work.idgt(c, x)  # x_0 = idgt(t_0), t_0 = c_0
+    y[:] = x  # y_0
+    steps = [(p0, p1, f0, f1, mag[f0:f1].ravel()) for p0, p1, f0, f1 in work.chunks]
+    for it in range(n_iter):
+        last = it == n_iter - 1
+        work.u[:] = 0.0
+        for p0, p1, f0, f1, m in steps:
+            proj = out[f0:f1] if last else work.proj[:f1 - f0]
+            work.dgt_rows(x, p0, p1, proj)  # nearest consistent coefficients, these frames
+            kernels.fgla_project(proj.ravel().view(real), m)  # c_{n+1} = mag proj / |proj|
+            if not last or signal is not None:
+                work.synthesis_add_rows(proj, p0, p1)
+        if last:
+            break
+        work.inverse_frame_operator(x)  # x = y_{n+1}
+        kernels.fgla_momentum(x, y, alpha)  # y = y_{n+1}, x = y_{n+1} + alpha (y_{n+1} - y_n)
+    if signal is not None:
+        work.inverse_frame_operator(signal)
+    return out
 
 
 def _fgla_torch_nf(c0, mag, cfg: AudioConfig, n_iter: int, alpha: float):

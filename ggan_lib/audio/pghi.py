@@ -27,6 +27,10 @@ from ggan_lib.audio import kernels
 from ggan_lib.audio.fgla import _fgla_torch_nf, fgla, fgla_clip
 from ggan_lib.audio.gabor import _idgt_nf, _idgt_torch_nf, _is_torch, dgt
 from ggan_lib.audio.kernels import argsort_desc as _argsort_desc
+from ggan_lib.audio.kernels import bit_is_set as _is_set
+from ggan_lib.audio.kernels import bit_set as _set
+from ggan_lib.audio.kernels import queue_pop as _pop
+from ggan_lib.audio.kernels import queue_push as _push
 from ggan_lib.audio.spectrogram import check_spectrogram, spectrogram_to_logmag, spectrogram_to_magnitude
 from ggan_lib.config import PGHI_TOL, AudioConfig
 
@@ -122,37 +126,71 @@ def _heap_integrate_nb(mag, tstep, fstep, tol):  # pragma: no cover - compiled b
     is the largest magnitude, ties broken by index exactly like tifresi's heapq tuples. Ranks are
     unique and < F N, so the max-heap is a two-level bitmap with find-first-set: a few kB that
     stay in L1 cache, faster than a binary heap (most coefficients sit tied at the log floor).
+
+    The heap visits coefficients in magnitude order, i.e. at scattered addresses, so what it needs
+    of a coefficient lies in one 32-byte record (:func:`_heap_records`) and 'done' is a bitmap over
+    indices (F N / 8 bytes, in L1 cache): a pop reads its own record, checks its neighbours in the
+    bitmap and reads the records of the undone ones only, about three cache lines in all.
     """
     F, N = mag.shape
     FN = F * N
     magf = mag.ravel()
     order = _descending_order(magf)
-    rank = np.empty(FN, dtype=np.int32)
-    for r in range(FN):
-        rank[order[r]] = r
-    phase = np.zeros(FN)
-    done = np.zeros(FN, dtype=np.bool_)
-    thresh = tol * magf[order[0]]
-    for p in range(FN):
-        done[p] = magf[p] < thresh  # near-silence keeps phase 0, like tifresi
-    n_words = (FN + 63) // 64
-    bits = np.zeros(n_words, dtype=np.uint64)  # bit r set: rank r is queued
-    summary = np.zeros((n_words + 63) // 64, dtype=np.uint64)  # bit w set: bits[w] != 0
+    rec, done = _heap_records(magf, order, tstep.ravel(), fstep.ravel(), tol * magf[order[0]])
+    bits = np.zeros(done.shape[0], dtype=np.uint64)  # bit r set: rank r is queued
+    summary = np.zeros((done.shape[0] + 63) // 64, dtype=np.uint64)  # bit w set: bits[w] != 0
     lo = np.zeros(1, dtype=np.int64)  # no summary word below lo is non-zero: pops scan from there
     next_seed = 0
     while True:
-        while next_seed < FN and done[order[next_seed]]:
+        while next_seed < FN and _is_set(done, order[next_seed]):
             next_seed += 1  # the largest coefficient left is the first undone in sorted order
         if next_seed == FN:
             break
-        done[order[next_seed]] = True
+        _set(done, order[next_seed])
         _push(bits, summary, lo, next_seed)
         size = 1
         while size > 0:
-            p = order[_pop(bits, summary, lo)]
-            size -= 1
-            size += _spread(p, phase, done, bits, summary, lo, rank, tstep, fstep)
-    return phase.reshape(F, N)
+            size += _spread(order[_pop(bits, summary, lo)], F, N, rec, done, bits, summary, lo) - 1
+    return rec[:, 2].copy().reshape(F, N)
+
+
+def _heap_records(magf, order, tf, ff, thresh):  # pragma: no cover - compiled by numba
+    """rec[p] = (tstep, fstep, phase 0, rank) per coefficient, (F N, 4) float64 (the rank is exact
+    in float64), and the 'done' bitmap with the coefficients below ``thresh`` set (they keep
+    phase 0, like tifresi)."""
+    FN = magf.shape[0]
+    rank = np.empty(FN, dtype=np.int32)  # scattered writes into 4 bytes per coefficient, not 32
+    for r in range(FN):
+        rank[order[r]] = r
+    rec = np.empty((FN, 4))
+    done = np.zeros((FN + 63) // 64, dtype=np.uint64)
+    for p in range(FN):
+        rec[p, 0], rec[p, 1], rec[p, 2], rec[p, 3] = tf[p], ff[p], 0.0, rank[p]
+        if magf[p] < thresh:
+            _set(done, p)
+    return rec, done
+
+
+def _spread(p, F, N, rec, done, bits, summary, lo):  # pragma: no cover - compiled by numba
+    """Integrate the phase from p to its undone 4-neighbours and queue them; return how many."""
+    m, n = p // N, p % N
+    tp, fp, php = rec[p, 0], rec[p, 1], rec[p, 2]
+    pushed = 0
+    for k in range(4):
+        dm = 1 if k == 0 else (-1 if k == 1 else 0)
+        dn = 1 if k == 2 else (-1 if k == 3 else 0)
+        mm, nn = m + dm, n + dn
+        if mm < 0 or mm >= F or nn < 0 or nn >= N:
+            continue
+        q = mm * N + nn
+        if _is_set(done, q):
+            continue
+        step = (fp + rec[q, 1]) * dm + (tp + rec[q, 0]) * dn
+        rec[q, 2] = php + step / 2.0  # trapezoid rule
+        _set(done, q)
+        _push(bits, summary, lo, np.int64(rec[q, 3]))
+        pushed += 1
+    return pushed
 
 
 def _descending_order(magf):  # pragma: no cover - compiled by numba
@@ -163,70 +201,9 @@ def _descending_order(magf):  # pragma: no cover - compiled by numba
     return np.concatenate((above, np.flatnonzero(magf == low))).astype(np.int32)
 
 
-def _spread(p, phase, done, bits, summary, lo, rank, tstep, fstep):  # pragma: no cover - numba
-    """Integrate the phase from p to its undone 4-neighbours and queue them; return how many."""
-    F, N = tstep.shape
-    m, n = p // N, p % N
-    pushed = 0
-    for k in range(4):
-        dm = 1 if k == 0 else (-1 if k == 1 else 0)
-        dn = 1 if k == 2 else (-1 if k == 3 else 0)
-        mm, nn = m + dm, n + dn
-        if mm < 0 or mm >= F or nn < 0 or nn >= N:
-            continue
-        q = mm * N + nn
-        if done[q]:
-            continue
-        step = (fstep[m, n] + fstep[mm, nn]) * dm + (tstep[m, n] + tstep[mm, nn]) * dn
-        phase[q] = phase[p] + step / 2.0  # trapezoid rule
-        done[q] = True
-        _push(bits, summary, lo, rank[q])
-        pushed += 1
-    return pushed
-
-
-# count trailing zeros of a uint64 with a de Bruijn multiply (no intrinsic needed in numba)
-_DEBRUIJN = 0x03F79D71B4CB0A89
-_CTZ = np.zeros(64, dtype=np.int64)
-for _i in range(64):
-    _CTZ[(((1 << _i) * _DEBRUIJN) % 2**64) >> 58] = _i
-_DEBRUIJN = np.uint64(_DEBRUIJN)
-
-
-def _ctz(x):  # pragma: no cover - compiled by numba
-    """Index of the lowest set bit of a non-zero uint64."""
-    low = x & (~x + np.uint64(1))
-    return _CTZ[(low * _DEBRUIJN) >> np.uint64(58)]
-
-
-def _push(bits, summary, lo, r):  # pragma: no cover - compiled by numba
-    """Queue rank r."""
-    w = r >> 6
-    bits[w] |= np.uint64(1) << np.uint64(r & 63)
-    summary[w >> 6] |= np.uint64(1) << np.uint64(w & 63)
-    lo[0] = min(lo[0], w >> 6)
-
-
-def _pop(bits, summary, lo):  # pragma: no cover - compiled by numba
-    """Remove and return the smallest queued rank (the queue must not be empty); the scan for
-    it starts at lo, not 0, so a pop does not grow with the clip's size."""
-    s = lo[0]
-    while summary[s] == 0:
-        s += 1
-    lo[0] = s
-    w = (s << 6) + _ctz(summary[s])
-    r = (w << 6) + _ctz(bits[w])
-    bits[w] &= bits[w] - np.uint64(1)  # clear the lowest set bit: r
-    if bits[w] == 0:
-        summary[s] &= summary[s] - np.uint64(1)  # ... and w, the lowest set bit of summary[s]
-    return r
-
-
 if njit is not None:
-    _ctz = njit(cache=True, inline="always")(_ctz)
-    _push = njit(cache=True, inline="always")(_push)
-    _pop = njit(cache=True)(_pop)
-    _spread = njit(cache=True)(_spread)
+    _spread = njit(cache=True, inline="always")(_spread)
+    _heap_records = njit(cache=True)(_heap_records)
     _descending_order = njit(cache=True)(_descending_order)
     # nogil: clips of a batch are integrated in parallel threads (see _pghi_mag)
     _heap_integrate = njit(cache=True, nogil=True)(_heap_integrate_nb)
@@ -325,6 +302,7 @@ def spectrogram_to_audio(spec, cfg: AudioConfig = AudioConfig(), n_gla: int = 0,
 
     def one(i):
         """Clip i, end to end in cache: PGHI, FGLA, inverse DGT (frame-major after the phase)."""
+        x = np.empty(cfg.signal_length)
         logs = spectrogram_to_logmag(flat[i], cfg)  # (F, N) float64
         mag = np.exp(logs)
         phase = _pghi_clip(mag, cfg, tol, logs)  # from every cell, gated or not
@@ -333,9 +311,11 @@ def spectrogram_to_audio(spec, cfg: AudioConfig = AudioConfig(), n_gla: int = 0,
         c = np.empty(mag.shape, dtype=np.complex128)
         kernels.polar(mag.ravel(), phase.ravel(), c.ravel())
         c = np.ascontiguousarray(c.T)  # (N, F)
-        if n_gla > 0:
-            c = fgla_clip(c, np.ascontiguousarray(mag.T), cfg, n_gla, alpha)
-        y[i] = _idgt_nf(c[None], cfg)[0]
+        if n_gla > 0:  # FGLA synthesises its last coefficients anyway: no separate inverse DGT
+            fgla_clip(c, np.ascontiguousarray(mag.T), cfg, n_gla, alpha, signal=x)
+        else:
+            x[:] = _idgt_nf(c[None], cfg)[0]
+        y[i] = x
 
     _map_clips(one, flat.shape[0], workers)
     return y.reshape(*spec.shape[:-2], cfg.signal_length)
