@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from ggan_lib.audio import AudioConfig
 from ggan_lib.io import atomic
-from ggan_lib.metrics.classifier import ClassifierConfig, DigitClassifier, as_audio_tensor
+from ggan_lib.metrics.classifier import ClassifierConfig, DigitClassifier, as_audio_tensor, load_classifier
 from ggan_lib.metrics.scores import roundtrip_audio
 
 HELDOUT_SHAPES = ((64, 32), (256, 128))  # the `small` and `paper` spectrograms: where generated audio stands
@@ -116,7 +116,6 @@ def write_recipe_heldout(path, sibling) -> Path:
     ``extra["heldout"]``, ``python -m ggan_lib.cli.classifier --test-speaker NAME``). That is the recipe's accuracy
     on a voice it never heard, the nearest honest estimate of the judge's own; :func:`heldout_summary` reads it
     and says whose figure it is. Raises ValueError when the settings differ or the sibling has no figures."""
-    from ggan_lib.metrics.classifier import load_classifier
     judge, sib = load_classifier(path), load_classifier(sibling)
     if sib.cfg != judge.cfg:
         raise ValueError(f"{sibling}: settings {sib.cfg} differ from {path}'s {judge.cfg}: not the same recipe")
