@@ -46,6 +46,8 @@ def parse_args(argv=None):
     p.add_argument("--batches", type=int, nargs="*", default=[1, 16, 64, 256], help="batch sizes")
     p.add_argument("--lengths", type=int, nargs="*", default=[16384, 32768, 65536], help="signal lengths L")
     p.add_argument("--n-long", type=int, default=16, help="clips per signal length")
+    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds of the batch and length tables "
+                   "(medians printed: one pass cannot tell 1.0 from 1.2 on a shared machine)")
     return p.parse_args(argv)
 
 
@@ -162,18 +164,17 @@ def batch_paths(cfg, n_gla: int):
             for k in (0, n_gla) for name, fn in paths.items()}
 
 
-def run_batches(paths, specs, sizes, reps: int = 2):
-    """clips/s {name: {size: clips/s}} over the first 64 clips: batch 1 is 64 calls of one clip,
-    batch 16 four calls, batch 64 one, batch 256 the 64 clips four times in one call. Sizes and
-    paths are interleaved, ``reps`` rounds, so load drifts hit all alike."""
+def run_batches(paths, specs, sizes, reps: int = 5):
+    """clips/s {name: {size: [clips/s of each round]}} over the first 64 clips: batch 1 is 64 calls of
+    one clip, batch 16 four calls, batch 64 one, batch 256 the 64 clips four times in one call. Sizes
+    and paths are interleaved within each of ``reps`` rounds, so load drifts hit all alike."""
     import numpy as np
     import torch
 
     pool = np.stack(specs)
     for fn in paths.values():
         fn(pool[:2])  # warm-up
-    clips = {k: dict.fromkeys(sizes, 0) for k in paths}
-    secs = {k: dict.fromkeys(sizes, 0.0) for k in paths}
+    rate = {k: {s: [] for s in sizes} for k in paths}
     for _ in range(reps):
         for size in sizes:
             # every size runs the same 64 clips (256: those 64, 4 times): the same work per clip
@@ -190,23 +191,34 @@ def run_batches(paths, specs, sizes, reps: int = 2):
                     y = fn(batch)
                 if cuda:
                     _ = y.cpu()
-                secs[name][size] += (time.perf_counter() if cuda else time.process_time()) - t0
-                clips[name][size] += n_batches * size
-    return {k: {s: clips[k][s] / secs[k][s] for s in sizes} for k in paths}
+                sec = (time.perf_counter() if cuda else time.process_time()) - t0
+                rate[name][size].append(n_batches * size / sec)
+    return rate
+
+
+def _median_range(values) -> tuple[float, float, float]:
+    """(median, min, max) of a list of per-round figures."""
+    import numpy as np
+    return float(np.median(values)), float(np.min(values)), float(np.max(values))
 
 
 def print_batches(out, sizes):
-    """Print the clips/s table and batch-64 over batch-1."""
-    print("\n| path (clips/s; CPU time, wall on CUDA) | " + " | ".join(f"batch {s}" for s in sizes)
-          + " | batch 64 / batch 1 |")
+    """Print the clips/s table (median over rounds) and batch 64 over batch 1 (the median of the per-round
+    ratios, with their range: the same round's two figures share its load)."""
+    print("\n| path (clips/s, median of rounds; CPU time, wall on CUDA) | " + " | ".join(f"batch {s}" for s in sizes)
+          + " | batch 64 / batch 1, median (range) |")
     print("|---|" + "---|" * (len(sizes) + 1))
     for name, row in out.items():
-        r = f"{row[64] / row[1]:.2f}" if 64 in row and 1 in row else ""
-        print(f"| {name} | " + " | ".join(f"{row[s]:.1f}" for s in sizes) + f" | {r} |")
+        r = ""
+        if 64 in row and 1 in row:
+            med, lo, hi = _median_range([b / a for a, b in zip(row[1], row[64])])
+            r = f"{med:.2f} ({lo:.2f}–{hi:.2f})"
+        print(f"| {name} | " + " | ".join(f"{_median_range(row[s])[0]:.1f}" for s in sizes) + f" | {r} |")
 
 
-def run_lengths(files, lengths, n_clips, n_gla, load_audio):
-    """ms/clip of PGHI and PGHI + FGLA (numpy, one clip at a time) per signal length L."""
+def run_lengths(files, lengths, n_clips, n_gla, load_audio, rounds: int = 5):
+    """ms/clip of PGHI and PGHI + FGLA (numpy, one clip at a time) per signal length L: {L: [[PGHI ms,
+    PGHI + FGLA ms] of each round]}; the lengths interleaved within each of ``rounds`` rounds."""
     import numpy as np
 
     from ggan_lib.audio import AudioConfig, audio_to_spectrogram
@@ -214,24 +226,50 @@ def run_lengths(files, lengths, n_clips, n_gla, load_audio):
 
     base = AudioConfig()
     clips = np.stack([load_audio(f, base) for f in files[:n_clips]])
-    rows = {}
+    work = {}
     for L in lengths:
         cfg = AudioConfig(signal_length=L, spec_shape=(256, L // base.hop))
         specs = audio_to_spectrogram(np.tile(clips, (1, L // base.signal_length)), cfg).astype(np.float64)
         spectrogram_to_audio(specs[0], cfg, n_gla, workers=1)  # warm-up (windows of this L)
-        row = []
-        for k in (0, n_gla):
-            t0 = time.process_time()
-            for s in specs:
-                spectrogram_to_audio(s, cfg, k, workers=1)
-            row.append(1000 * (time.process_time() - t0) / len(specs))
-        rows[L] = row
-    L0 = lengths[0]
+        work[L] = (cfg, specs)
+    rows = {L: [] for L in lengths}
+    for _ in range(rounds):
+        for L, (cfg, specs) in work.items():
+            row = []
+            for k in (0, n_gla):
+                t0 = time.process_time()
+                for s in specs:
+                    spectrogram_to_audio(s, cfg, k, workers=1)
+                row.append(1000 * (time.process_time() - t0) / len(specs))
+            rows[L].append(row)
+    return rows
+
+
+def length_ratios(rows) -> dict[int, list[list[float]]]:
+    """Per round, ms/clip at each L divided by L log L, relative to the first L of the same round
+    (1.00 = growth exactly L log L): {L: [[PGHI rel., PGHI + FGLA rel.] of each round]}."""
+    import numpy as np
+
+    L0 = next(iter(rows))
+    out = {}
+    for L, per_round in rows.items():
+        nl = (L * np.log(L)) / (L0 * np.log(L0))
+        out[L] = [[v / v0 / nl for v, v0 in zip(r, r0)] for r, r0 in zip(per_round, rows[L0])]
+    return out
+
+
+def print_lengths(rows):
+    """The length table: medians over rounds, and the per-round ratios' median (range)."""
+    ratios = length_ratios(rows)
+    print(f"\n{len(next(iter(rows.values())))} rounds, lengths interleaved in each; ms/clip: median of rounds; "
+          "rel.: median (range) of the per-round ratios to the first L")
     print("\n| L | PGHI ms/clip | PGHI + FGLA ms/clip | PGHI / (L log L), rel. | PGHI + FGLA / (L log L), rel. |")
     print("|---|---|---|---|---|")
-    for L, (p, f) in rows.items():
-        nl = (L * np.log(L)) / (L0 * np.log(L0))
-        print(f"| {L} | {p:.2f} | {f:.2f} | {p / rows[L0][0] / nl:.2f} | {f / rows[L0][1] / nl:.2f} |")
+    for L, per_round in rows.items():
+        ms = [_median_range([r[i] for r in per_round])[0] for i in (0, 1)]
+        rel = [_median_range([r[i] for r in ratios[L]]) for i in (0, 1)]
+        print(f"| {L} | {ms[0]:.2f} | {ms[1]:.2f} | " + " | ".join(f"{m:.2f} ({lo:.2f}–{hi:.2f})" for m, lo, hi in rel)
+              + " |")
 
 
 def main(argv=None):
@@ -257,9 +295,9 @@ def main(argv=None):
           "SC vs T on the exact DGT (lower is better)\n", flush=True)
     print_table(results)
     if args.batches:
-        print_batches(run_batches(batch_paths(cfg, args.n_gla), specs, args.batches), args.batches)
+        print_batches(run_batches(batch_paths(cfg, args.n_gla), specs, args.batches, args.rounds), args.batches)
     if args.lengths:
-        run_lengths(files, args.lengths, args.n_long, args.n_gla, load_audio)
+        print_lengths(run_lengths(files, args.lengths, args.n_long, args.n_gla, load_audio, args.rounds))
 
 
 if __name__ == "__main__":

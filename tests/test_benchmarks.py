@@ -8,6 +8,7 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import bench_pghi  # noqa: E402
 import bench_train  # noqa: E402
 import estimate_memory  # noqa: E402
 
@@ -55,3 +56,26 @@ def test_memory_estimate_grows_with_batch(attention):
     assert set(a["phase_peak"]) == {"D1", "D2", "Df", "ECG", "FC"}
     est = estimate_memory.extrapolate(a, b, 8)
     assert est["peak"] == pytest.approx(b["peak"] + 4 * (b["peak"] - a["peak"]) / 2)
+
+
+def test_bench_pghi_length_ratios_are_per_round_and_relative_to_l_log_l():
+    """Each round's ms/clip at L over its own first-L figure, divided by (L log L) / (L0 log L0)."""
+    import math
+    rows = {16384: [[2.0, 20.0], [4.0, 40.0]], 32768: [[4.4, 40.0], [8.0, 100.0]]}
+    nl = 2 * math.log(32768) / math.log(16384)
+    r = bench_pghi.length_ratios(rows)
+    assert r[16384] == [[1.0, 1.0], [1.0, 1.0]]
+    assert r[32768][0] == pytest.approx([2.2 / nl, 2.0 / nl]) and r[32768][1] == pytest.approx([2 / nl, 2.5 / nl])
+    assert bench_pghi._median_range([3.0, 1.0, 2.0]) == (2.0, 1.0, 3.0)
+
+
+def test_bench_pghi_length_table_runs_in_rounds(capsys):
+    """Two lengths, one clip, two rounds: one [PGHI, PGHI + FGLA] pair per round per length, printed."""
+    from ggan_lib.audio import load_audio
+    from ggan_lib.data.paths import default_fsdd_dir
+    files = bench_pghi.pick_clips(default_fsdd_dir(), 1)
+    rows = bench_pghi.run_lengths(files, [16384, 32768], 1, 1, load_audio, rounds=2)
+    assert set(rows) == {16384, 32768} and all(len(v) == 2 and all(len(p) == 2 for p in v) for v in rows.values())
+    assert all(ms > 0 for v in rows.values() for p in v for ms in p)
+    bench_pghi.print_lengths(rows)
+    assert "2 rounds" in capsys.readouterr().out
