@@ -213,13 +213,13 @@ class _Work:
     def inverse_frame_operator(self, out):
         """out (L,) = S^-1 u."""
         e0, H = self.taps[2]
-        kernels.synthesis(self.u.reshape(self.R, 1, self.M), H, e0, 0, 0, out.reshape(self.R, self.M))
+        kernels.synthesis(self.u.reshape(self.R, 1, self.M), H, e0, out.reshape(self.R, self.M))
 
     def idgt(self, c, out):
         """out (L,) = inverse DGT of one clip's (N, M/2+1) coefficients: S^-1 D_g^* c."""
         _, (d0, G), _ = self.taps
         np.fft.irfft(c, n=self.M, axis=-1, out=self.frames)  # M is in the taps
-        kernels.synthesis(self.frames.reshape(self.R, self.Q, self.M), G, d0, 0, 0, self.u)  # D_g^* c
+        kernels.synthesis(self.frames.reshape(self.R, self.Q, self.M), G, d0, self.u)  # D_g^* c
         self.inverse_frame_operator(out)
 
 

@@ -10,11 +10,10 @@ all R of them for a window that fills the signal, which is then the textbook pol
 - synthesis  xb[k, j]   = sum_q sum_i W[q, i, j] z[(k - d0 - i) mod R, q, j]  (after an iFFT)
 
 Both keep the residue j = l mod M, so the DGT's 'freqinv' phase needs no extra factor. Both work
-on a chunk of blocks of one clip, so a long clip's frames go through the FFTs a few blocks at a time
-while they are in cache: ``synthesis`` (a gather) can take a chunk with its D - 1 neighbour
-blocks' frames and sums every term in the same order as for the whole clip (the inverse DGT uses
-it on the whole clip); ``synthesis_add`` (a scatter, FGLA's) adds a chunk's share to every block it
-reaches, the same terms in another order. Every function writes into its output; numba compiles them with nogil.
+on one clip: ``analysis`` on a chunk of its blocks, so a long clip's frames go through the FFTs a few
+blocks at a time while they are in cache; ``synthesis`` (a gather, the inverse DGT's) on the whole
+clip; ``synthesis_add`` (a scatter, FGLA's) adds a chunk's share to every block it reaches, the same
+terms in another order. Every function writes into its output; numba compiles them with nogil.
 """
 from __future__ import annotations
 
@@ -59,19 +58,16 @@ def _add_frames(acc, W, i, zr):  # pragma: no cover - compiled by numba (inlined
             acc[j] += wr[j] * zq[j]
 
 
-def _synthesis_nb(z, W, d0, s, k0, out):  # pragma: no cover - compiled by numba
-    """out[k, :] = sum_q sum_i W[q, i, :] * z[(k - d0 - i - s) mod Z, q, :] for k = k0 .. k0 + nk - 1,
-    out (nk, M); z (Z, Q, M) holds the frames of blocks s .. s + Z - 1 (mod R): a whole clip
-    (s = 0, Z = R) or a chunk with its D - 1 neighbour blocks (Z = nk + D - 1, s = k0 - d0 - D + 1).
-    Every output block sums its terms in the same order either way."""
-    Z = z.shape[0]
+def _synthesis_nb(z, W, d0, out):  # pragma: no cover - compiled by numba
+    """out[k, :] = sum_q sum_i W[q, i, :] * z[(k - d0 - i) mod R, q, :]; z (R, Q, M) the frames of one
+    clip, out (R, M) (a gather: every output block sums its terms in one fixed order)."""
+    R = z.shape[0]
     D = W.shape[1]
-    for b in range(out.shape[0]):
-        k = k0 + b
-        acc = out[b]
+    for k in range(R):
+        acc = out[k]
         acc[:] = 0.0
         for i in range(D):
-            _add_frames(acc, W, i, z[(k - d0 - i - s) % Z])
+            _add_frames(acc, W, i, z[(k - d0 - i) % R])
 
 
 def _synthesis_add_nb(z, W, d0, p0, out):  # pragma: no cover - compiled by numba
@@ -258,12 +254,11 @@ def _analysis_np(xb, W, d0, p0, out):
         out += xb[(np.arange(p0, p0 + nb) + d0 + i) % R][:, None, :] * W[:, i]
 
 
-def _synthesis_np(z, W, d0, s, k0, out):
+def _synthesis_np(z, W, d0, out):
     """numpy version of :func:`_synthesis_nb` (no numba)."""
-    Z, k = z.shape[0], np.arange(k0, k0 + out.shape[0])
     out[:] = 0.0
     for i in range(W.shape[1]):
-        out += (z[(k - d0 - i - s) % Z] * W[:, i]).sum(axis=1)
+        out += (np.roll(z, d0 + i, axis=0) * W[:, i]).sum(axis=1)
 
 
 def _lattice_steps_np(logs, freqinv, tstep, fstep):

@@ -302,7 +302,6 @@ def spectrogram_to_audio(spec, cfg: AudioConfig = AudioConfig(), n_gla: int = 0,
 
     def one(i):
         """Clip i, end to end in cache: PGHI, FGLA, inverse DGT (frame-major after the phase)."""
-        x = np.empty(cfg.signal_length)
         logs = spectrogram_to_logmag(flat[i], cfg)  # (F, N) float64
         mag = np.exp(logs)
         phase = _pghi_clip(mag, cfg, tol, logs)  # from every cell, gated or not
@@ -312,10 +311,11 @@ def spectrogram_to_audio(spec, cfg: AudioConfig = AudioConfig(), n_gla: int = 0,
         kernels.polar(mag.ravel(), phase.ravel(), c.ravel())
         c = np.ascontiguousarray(c.T)  # (N, F)
         if n_gla > 0:  # FGLA synthesises its last coefficients anyway: no separate inverse DGT
+            x = np.empty(cfg.signal_length)
             fgla_clip(c, np.ascontiguousarray(mag.T), cfg, n_gla, alpha, signal=x)
+            y[i] = x
         else:
-            x[:] = _idgt_nf(c[None], cfg)[0]
-        y[i] = x
+            y[i] = _idgt_nf(c[None], cfg)[0]
 
     _map_clips(one, flat.shape[0], workers)
     return y.reshape(*spec.shape[:-2], cfg.signal_length)

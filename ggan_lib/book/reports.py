@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 
 from ggan_lib.experiments.reproduce.plan import Run
+from ggan_lib.experiments.reproduce.results import read_result
 from ggan_lib.experiments.reproduce.tables import TABLE2_METHODS, build_table, runs_table, write_csv, write_runs_csv
 from ggan_lib.io import atomic
 
@@ -181,13 +182,11 @@ def speaker_folds(base: str | Path):
     """Where a speaker-disjoint Table II stands (``reproduce --table 2 --test-speaker all --out base``): one row
     per held-out speaker's folder ``base/test-<speaker>``: runs with a result, the fold's table written, and the
     CPU hours its runs recorded. None when ``base`` holds no fold (the batch never ran here)."""
-    import json
-
     import pandas as pd
     rows = []
     for fold in sorted(Path(base).glob("test-*")) if Path(base).is_dir() else []:
-        results = sorted(fold.glob("runs/*/result.json"))
-        cpu = [json.loads(p.read_text()).get("cpu_s") for p in results]
+        results = [res for res in map(read_result, sorted((fold / "runs").glob("*"))) if res is not None]
+        cpu = [res.get("cpu_s") for res in results]
         rows.append({"held-out speaker": fold.name.removeprefix("test-"), "runs finished": len(results),
                      "fold table": (fold / "table2.csv").is_file(),
                      "CPU h (recorded)": round(sum(c for c in cpu if c) / 3600, 2)})

@@ -20,6 +20,7 @@ from ggan_lib.metrics.classifier import ClassifierConfig, DigitClassifier, as_au
 from ggan_lib.metrics.scores import roundtrip_audio
 
 HELDOUT_SHAPES = ((64, 32), (256, 128))  # the `small` and `paper` spectrograms: where generated audio stands
+HELDOUT_OWN = "this classifier"  # heldout_summary's heldout_of when the figures are the classifier's own
 
 
 def augment(audio: torch.Tensor, max_shift: int, gain_db: float, gen: torch.Generator) -> torch.Tensor:
@@ -134,10 +135,10 @@ def heldout_summary(model: DigitClassifier, spec_shape=None, path=None) -> dict:
     round trip, and whose figures they are (``heldout_of``): the classifier's own (its checkpoint's
     ``extra["heldout"]``), else its recipe's (the sidecar of :func:`write_recipe_heldout` beside ``path``),
     else NaN (a classifier that heard every speaker, with no sibling recorded)."""
-    held, of = model.extra.get("heldout") or {}, "this classifier" if model.extra.get("heldout") else ""
-    side = recipe_heldout_path(path) if path is not None and not held else None
-    if side is not None and side.is_file():
-        held = json.loads(side.read_text())
+    held = model.extra.get("heldout") or {}
+    of = HELDOUT_OWN if held else ""
+    if not held and path is not None and recipe_heldout_path(path).is_file():
+        held = json.loads(recipe_heldout_path(path).read_text())
         of = held.pop("of")
     key = None if spec_shape is None else f"{spec_shape[0]}x{spec_shape[1]}"
     return {"heldout_speakers": held.get("speakers", []), "heldout_raw": held.get("raw", math.nan),

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ggan_lib.io import atomic
+from ggan_lib.metrics.train_classifier import HELDOUT_OWN
 
 from ..protocol import ProtocolResult
 from .plan import Run
@@ -55,7 +56,7 @@ def table1(out: Path, runs: list[Run]):
             "GGAN": (ev.get("ggan") or {}).get("generated")}
     judge = real.get("judge") or {}
     if judge.get("heldout_speakers"):  # how far to trust the judge: a speaker it never heard
-        own = judge.get("heldout_of", "this classifier") == "this classifier"
+        own = judge.get("heldout_of", HELDOUT_OWN) == HELDOUT_OWN
         who = "the metric classifier" if own else judge["heldout_of"]  # else its recipe's (a sibling's) figure
         ours[JUDGE_ROW] = {"heard_as_label": judge["heldout_raw"], "heard_as_label_roundtrip": judge["heldout_roundtrip"],
                            "note": f"{who}, on every clip of " + ", ".join(judge["heldout_speakers"])}
@@ -121,8 +122,9 @@ def table2_of_rows(rows: list[dict[str, Any]], runs: list[Run]):
     return pd.DataFrame([_table2_row(f, summ) for f in fractions])
 
 
-# the parameters that set a run's budget (iterations / steps of each part); Table II's unit is generator updates
-BUDGET_PARAMS = ("iters", "gan_iters", "enc_iters", "cnn_iters", "clf_iters", "classifier_epochs")
+# the parameters that set a run's budget: iterations / steps of each part (Table II's unit: generator updates),
+# the metric classifier's epochs, an evaluation's generated clips (ggan_lib.book.reports._budget reads the same)
+BUDGET_PARAMS = ("iters", "gan_iters", "enc_iters", "cnn_iters", "clf_iters", "epochs", "n_clips")
 
 
 def runs_table(out: Path, runs: list[Run], **columns: Any):
