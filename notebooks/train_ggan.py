@@ -13,8 +13,9 @@
 #
 # Papermill notebook, run by `python -m ggan_lib.cli.reproduce` in its run folder (the cwd). Trains on the
 # whole training split with `fraction` of its labels (draw `draw`) as guidance, then scores
-# Cx(F(D(x_test))) on the test split (Table II). Writes `checkpoint.pt`, `log.jsonl` and, last,
-# `result.json`.
+# Cx(F(D(x_test))) on the test split (Table II). Writes `checkpoint.pt` (every `ckpt_every` iterations),
+# `log.jsonl` and, last, `result.json`. A run stopped part-way continues from its `checkpoint.pt` when
+# the runner starts it again, exactly as if it had never stopped (`Trainer.resume` is bit-exact).
 
 # %% tags=["parameters"]
 preset = "tiny"      # ModelConfig / TrainConfig preset: "paper", "small" or "tiny"
@@ -26,6 +27,7 @@ iters = 2            # Algorithm-1 iterations
 device = "cpu"       # "cpu", "cuda", "auto"
 threads = 0          # torch CPU threads (0: torch's default)
 progress = True      # progress bars
+ckpt_every = 100     # write checkpoint.pt every N iterations, so a stopped run loses at most N (0: only at the end)
 
 # %%
 import time
@@ -33,11 +35,9 @@ from pathlib import Path
 
 import torch
 
-from ggan_lib.config import ModelConfig
 from ggan_lib.data.splits import draw_indices, draw_seed
 from ggan_lib.experiments import reproduce as rp
 from ggan_lib.metrics.accuracy import ggan_accuracy
-from ggan_lib.train.ggan import TrainConfig, Trainer
 
 PARAMS = rp.params_from(globals(), "train_ggan")
 rp.set_threads(threads)
@@ -56,9 +56,11 @@ print(f"train {tuple(X.shape)}, labelled {len(idx)} ({fraction:.0%}, draw {draw}
 # ## Algorithm 1
 
 # %%
-tcfg = TrainConfig.preset(preset, seed=draw_seed(seed, draw), device=device, progress=progress)
-trainer = Trainer(ModelConfig.preset(preset), tcfg, X, X[idx], y[idx], out_dir=out)
-last = trainer.train(iters)
+run_cfg = {k: PARAMS[k] for k in ("preset", "data", "fraction", "draw", "seed")}  # a resume must match these
+trainer = rp.ggan_trainer_for_run(out, iters, run_cfg, X, X[idx], y[idx], device=device, progress=progress,
+                                  ckpt_every=ckpt_every)
+resumed_from = trainer.iteration
+last = trainer.train(iters - trainer.iteration)
 checkpoint = trainer.save()
 trainer.close()
 print({k: round(v, 4) for k, v in last.items()})
@@ -72,5 +74,5 @@ rows = [{"method": "GGAN", "fraction": fraction, "draw": draw, "seed": draw_seed
          "accuracy": acc}]
 rp.write_result(out, "train_ggan", PARAMS, {"accuracy": acc, "rows": rows, "iteration": trainer.iteration,
                                            "last_losses": last},
-                checkpoint=str(checkpoint), wall_s=time.time() - t0)
+                checkpoint=str(checkpoint), wall_s=time.time() - t0, resumed_from=resumed_from)
 print(f"test accuracy {acc:.3f}")

@@ -138,11 +138,17 @@ def test_second_invocation_redoes_nothing(tables, env, monkeypatch):
 
 
 def test_killed_run_resumes_only_what_is_missing(tables, env, monkeypatch):
-    """A run killed before its result.json (or one with other parameters) is redone; the others are not."""
+    """A run killed before its result.json (or one with other parameters) is redone; the others are not. A GGAN
+    run continues from its checkpoint (here the last iteration's), to the same accuracy."""
+    before = results.read_result(tables / "runs" / "ggan_f5_d1")
+    assert before["resumed_from"] == 0 and before["params"]["ckpt_every"] == 1
     (tables / "runs" / "ggan_f5_d1" / "result.json").unlink()  # as if killed mid-notebook
     calls = _counting_execute(monkeypatch)
     assert cli.main(_argv(env, 2)) == 0
     assert calls == ["ggan_f5_d1"]
+    after = results.read_result(tables / "runs" / "ggan_f5_d1")
+    assert after["resumed_from"] == after["metrics"]["iteration"] == 2
+    assert after["metrics"]["accuracy"] == before["metrics"]["accuracy"]
     calls.clear()
     assert cli.main(_argv(env, 2, "--iters", "cnn=4")) == 0  # only the CNN runs use cnn iterations
     assert calls == ["cnn_f5", "cnn_f100"]

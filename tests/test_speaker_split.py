@@ -106,6 +106,7 @@ def test_every_run_is_listed_with_its_budget_and_cpu_time(digits, tmp_path, monk
     assert list(runs["test_speaker"].unique()) == ["alice", "bob"] and len(runs) == 2 * len(fold)
     ggan = runs[runs["notebook"] == "train_ggan"]
     assert len(ggan) == 2 * 2 * 2 and set(ggan["budget"]) == {"iters=7"}  # folds x fractions x draws
+    assert (ggan["resumed_from"] == 0).all() and runs.loc[runs["notebook"] != "train_ggan", "resumed_from"].isna().all()
     cnn = runs[runs["method"] == "cnn"]
     assert cnn["budget"].str.contains("cnn_iters=5").all()
     assert runs["finished"].notna().all() and (runs["cpu_s"] > 0).all()

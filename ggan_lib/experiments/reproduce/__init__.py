@@ -13,6 +13,7 @@ One module per concern, in the order a run goes through them:
 * :mod:`.data`: the spectrograms and waveforms a notebook reads;
 * :mod:`.plan`: the runs of a table (:class:`Run`, :class:`Options`, :func:`plan`);
 * :mod:`.claims`: several runners sharing one results folder (``runs/<name>/.claim``);
+* :mod:`.training`: a GGAN run's Trainer, continued from its checkpoint (:func:`ggan_trainer_for_run`);
 * :mod:`.runner`: papermill execution, resuming, failures (:func:`run_all`, :func:`is_finished`);
 * :mod:`.results`: a run's ``result.json`` (:func:`write_result`, :func:`read_result`, :func:`portable_params`);
 * :mod:`.scoring`: Table I's IS / FID (:func:`real_reference`, :func:`score_real`, :func:`score_generated`);
@@ -72,6 +73,7 @@ from .tables import (
                    write_csv,
                    write_runs_csv,
 )
+from .training import CHECKPOINT, ggan_trainer_for_run
 
 __all__ = [
     "GENERATOR_KINDS", "load_generator",
@@ -86,4 +88,5 @@ __all__ = [
     "eval_config", "generated_codes", "real_reference", "score_generated", "score_real",
     "PAPER_TABLE1", "PAPER_TABLE2", "TABLE2_METHODS", "build_table", "load_table", "table1", "table2",
     "table2_rows", "write_csv", "pooled_table2", "table2_of_rows", "runs_table", "write_runs_csv",
+    "CHECKPOINT", "ggan_trainer_for_run",
 ]

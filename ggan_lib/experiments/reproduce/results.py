@@ -23,7 +23,8 @@ RESULT = "result.json"
 
 # Every notebook's `parameters` cell, name by name (tests check the notebooks against this).
 NOTEBOOK_PARAMS: dict[str, tuple[str, ...]] = {
-    "train_ggan": ("preset", "data", "fraction", "draw", "seed", "iters", "device", "threads", "progress"),
+    "train_ggan": ("preset", "data", "fraction", "draw", "seed", "iters", "device", "threads", "progress",
+                   "ckpt_every"),
     "train_gender": ("preset", "unlabelled", "guidance", "test_voices_per_class", "iters", "eval_every", "n_eval",
                      "metric_classifier", "seed", "device", "threads", "progress"),
     "train_baseline": ("method", "preset", "data", "fractions", "draws", "seed", "gan_iters", "enc_iters",

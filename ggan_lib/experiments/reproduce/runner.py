@@ -31,7 +31,7 @@ class RunRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-RUNTIME_PARAMS = frozenset({"device", "threads", "progress"})  # change how, not what, a run computes
+RUNTIME_PARAMS = frozenset({"device", "threads", "progress", "ckpt_every"})  # change how, not what, a run computes
 
 
 def is_finished(run: Run, run_dir: Path, root: str | os.PathLike | None = None) -> bool:

@@ -129,7 +129,8 @@ BUDGET_PARAMS = ("iters", "gan_iters", "enc_iters", "cnn_iters", "clf_iters", "e
 
 def runs_table(out: Path, runs: list[Run], **columns: Any):
     """One row per planned run: what it is (notebook, fraction(s), draw(s)), its budget (BUDGET_PARAMS), and
-    from its result.json whether it finished, when, its wall and CPU seconds; ``columns``: constant columns
+    from its result.json whether it finished, when, its wall and CPU seconds (of the invocation that finished it:
+    a GGAN run continued from its checkpoint counts from iteration ``resumed_from``); ``columns``: constant columns
     (e.g. the held-out speaker of a fold). Written as table{1,2}_runs.csv beside the table (ggan_lib.book.reports
     .write_table)."""
     import pandas as pd
@@ -142,7 +143,8 @@ def runs_table(out: Path, runs: list[Run], **columns: Any):
                      "fractions": " ".join(f"{f:g}" for f in fractions),
                      "draws": p.get("draws", p.get("draw", "")),
                      "budget": " ".join(f"{k}={p[k]}" for k in BUDGET_PARAMS if p.get(k)),
-                     "finished": res.get("finished", ""), "wall_s": res.get("wall_s"), "cpu_s": res.get("cpu_s")})
+                     "finished": res.get("finished", ""), "wall_s": res.get("wall_s"), "cpu_s": res.get("cpu_s"),
+                     "resumed_from": res.get("resumed_from", 0) if r.notebook == "train_ggan" and res else None})
     return pd.DataFrame(rows)
 
 
