@@ -114,9 +114,10 @@ def test_every_run_is_listed_with_its_budget_and_cpu_time(digits, tmp_path, monk
 
 
 def test_the_book_sees_where_the_folds_stand(digits, tmp_path, monkeypatch):
-    """reports.speaker_folds: None before the batch; then a row per held-out speaker with its finished runs."""
+    """reports.speaker_folds: None before the batch; then a row per held-out speaker with its finished runs.
+    reports.run_costs: a row per finished run, of every fold or of one, with its CPU minutes."""
     from ggan_lib.book import reports
-    assert reports.speaker_folds(tmp_path / "folds") is None
+    assert reports.speaker_folds(tmp_path / "folds") is None and reports.run_costs(tmp_path / "folds") is None
     monkeypatch.setattr(runner, "execute", _fake_execute)
     argv = ["--table", "2", "--preset", "tiny", "--data", str(digits), "--test-speaker", "all", "--fractions",
             "0.05", "--draws", "1", "--out", str(tmp_path / "folds"), "--no-progress"]
@@ -125,3 +126,8 @@ def test_the_book_sees_where_the_folds_stand(digits, tmp_path, monkeypatch):
     n_runs = len(pd.read_csv(tmp_path / "folds" / "test-alice" / "table2_runs.csv"))
     assert list(folds.index) == ["alice", "bob"] and (folds["runs finished"] == n_runs).all()
     assert folds["fold table"].all() and (folds["CPU h (recorded)"] >= 0).all()
+    costs = reports.run_costs(tmp_path / "folds")
+    assert len(costs) == 2 * n_runs and list(costs["held-out speaker"].unique()) == ["alice", "bob"]
+    assert costs["cpu_min"].notna().all() and set(costs.loc[costs["notebook"] == "train_ggan", "resumed_from"]) == {0}
+    one = reports.run_costs(tmp_path / "folds" / "test-bob")
+    assert "held-out speaker" not in one and list(one["run"]) == list(costs["run"][costs["held-out speaker"] == "bob"])

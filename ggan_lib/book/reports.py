@@ -177,6 +177,30 @@ def plan_frame(plans: dict[int, list[Run]]):
     return pd.DataFrame(rows)
 
 
+def run_costs(base: str | Path):
+    """What every finished run of a results folder cost, from its own result.json: one row per run under
+    ``base/runs`` (a folder of one table) or ``base/test-*/runs`` (a speaker-disjoint batch, with the held-out
+    speaker), with its notebook, the date it finished, wall and CPU minutes (CPU: the kernel's process time,
+    NaN for runs recorded before it was) and, for GGAN, the iteration its finishing invocation started at.
+    None when no run has finished there."""
+    import pandas as pd
+    base = Path(base)
+    folds = [(None, base / "runs")] + [(f.name.removeprefix("test-"), f / "runs") for f in sorted(base.glob("test-*"))]
+    rows = []
+    for speaker, runs in folds:
+        for run_dir in sorted(runs.glob("*")) if runs.is_dir() else []:
+            res = read_result(run_dir)
+            if res is None:
+                continue
+            cpu = res.get("cpu_s")
+            rows.append({**({"held-out speaker": speaker} if speaker else {}), "run": run_dir.name,
+                         "notebook": res.get("notebook", ""), "finished": res.get("finished", "")[:16],
+                         "wall_min": round(float(res.get("wall_s", math.nan)) / 60, 1),
+                         "cpu_min": round(cpu / 60, 1) if cpu is not None else math.nan,
+                         "resumed_from": res.get("resumed_from", 0) if res.get("notebook") == "train_ggan" else None})
+    return pd.DataFrame(rows) if rows else None
+
+
 # --------------------------------------------------------------------------- speaker-disjoint Table II
 def speaker_folds(base: str | Path):
     """Where a speaker-disjoint Table II stands (``reproduce --table 2 --test-speaker all --out base``): one row
