@@ -13,7 +13,7 @@ the circular DGT 128: the extra frame is the DGT's frame 0, its circular neighbo
 
 Then, in the same run: clips/s of ``spectrogram_to_audio`` on batches of 1, 16, 64 and 256
 clips (numpy float64 and torch float32 on the CPU, torch float32 on CUDA when there is one; with
-and without FGLA), the paths interleaved batch size by batch size; and ms/clip against the
+and without FGLA), each path's sizes measured back to back, in alternating order; and ms/clip against the
 signal length L = 16384, 32768, 65536 (clips of the data set tiled to length L). Times are CPU
 seconds of the process (``time.process_time``: on a shared machine, less sensitive to being
 descheduled than wall time) unless a column says wall.
@@ -166,8 +166,12 @@ def batch_paths(cfg, n_gla: int):
 
 def run_batches(paths, specs, sizes, reps: int = 5):
     """clips/s {name: {size: [clips/s of each round]}} over the first 64 clips: batch 1 is 64 calls of
-    one clip, batch 16 four calls, batch 64 one, batch 256 the 64 clips four times in one call. Sizes
-    and paths are interleaved within each of ``reps`` rounds, so load drifts hit all alike."""
+    one clip, batch 16 four calls, batch 64 one, batch 256 the 64 clips four times in one call.
+
+    In each of ``reps`` rounds every path runs all its sizes back to back, in forward order in even
+    rounds and reversed in odd ones: the figures a ratio compares are measured seconds apart, not
+    minutes (this VM's speed drifts by +-20 % between passes), and a drift within a round favours no
+    size."""
     import numpy as np
     import torch
 
@@ -175,14 +179,16 @@ def run_batches(paths, specs, sizes, reps: int = 5):
     for fn in paths.values():
         fn(pool[:2])  # warm-up
     rate = {k: {s: [] for s in sizes} for k in paths}
-    for _ in range(reps):
-        for size in sizes:
-            # every size runs the same 64 clips (256: those 64, 4 times): the same work per clip
-            n_batches = max(1, 64 // size)
-            batches = [pool[(np.arange(size) + b * size) % 64 % len(pool)] for b in range(n_batches)]
-            if size == 1:
-                batches = [b[0] for b in batches]  # one (256, 128) clip per call
-            for name, fn in paths.items():
+    work = {}
+    for size in sizes:
+        # every size runs the same 64 clips (256: those 64, 4 times): the same work per clip
+        n_batches = max(1, 64 // size)
+        batches = [pool[(np.arange(size) + b * size) % 64 % len(pool)] for b in range(n_batches)]
+        work[size] = [b[0] for b in batches] if size == 1 else batches  # batch 1: one (256, 128) clip per call
+    for rep in range(reps):
+        for name, fn in paths.items():
+            for size in (sizes if rep % 2 == 0 else sizes[::-1]):
+                batches, n_batches = work[size], len(work[size])
                 cuda = "cuda" in name
                 if cuda:
                     torch.cuda.synchronize()
@@ -218,7 +224,8 @@ def print_batches(out, sizes):
 
 def run_lengths(files, lengths, n_clips, n_gla, load_audio, rounds: int = 5):
     """ms/clip of PGHI and PGHI + FGLA (numpy, one clip at a time) per signal length L: {L: [[PGHI ms,
-    PGHI + FGLA ms] of each round]}; the lengths interleaved within each of ``rounds`` rounds."""
+    PGHI + FGLA ms] of each round]}; in each of ``rounds`` rounds one method's lengths run back to back,
+    in forward order in even rounds and reversed in odd ones (as :func:`run_batches`)."""
     import numpy as np
 
     from ggan_lib.audio import AudioConfig, audio_to_spectrogram
@@ -232,16 +239,15 @@ def run_lengths(files, lengths, n_clips, n_gla, load_audio, rounds: int = 5):
         specs = audio_to_spectrogram(np.tile(clips, (1, L // base.signal_length)), cfg).astype(np.float64)
         spectrogram_to_audio(specs[0], cfg, n_gla, workers=1)  # warm-up (windows of this L)
         work[L] = (cfg, specs)
-    rows = {L: [] for L in lengths}
-    for _ in range(rounds):
-        for L, (cfg, specs) in work.items():
-            row = []
-            for k in (0, n_gla):
+    rows = {L: [[0.0, 0.0] for _ in range(rounds)] for L in lengths}
+    for rep in range(rounds):
+        for j, k in enumerate((0, n_gla)):  # one method's lengths back to back, alternating order by round
+            for L in (lengths if rep % 2 == 0 else lengths[::-1]):
+                cfg, specs = work[L]
                 t0 = time.process_time()
                 for s in specs:
                     spectrogram_to_audio(s, cfg, k, workers=1)
-                row.append(1000 * (time.process_time() - t0) / len(specs))
-            rows[L].append(row)
+                rows[L][rep][j] = 1000 * (time.process_time() - t0) / len(specs)
     return rows
 
 
@@ -261,7 +267,7 @@ def length_ratios(rows) -> dict[int, list[list[float]]]:
 def print_lengths(rows):
     """The length table: medians over rounds, and the per-round ratios' median (range)."""
     ratios = length_ratios(rows)
-    print(f"\n{len(next(iter(rows.values())))} rounds, lengths interleaved in each; ms/clip: median of rounds; "
+    print(f"\n{len(next(iter(rows.values())))} rounds, each method's lengths back to back; ms/clip: median of rounds; "
           "rel.: median (range) of the per-round ratios to the first L")
     print("\n| L | PGHI ms/clip | PGHI + FGLA ms/clip | PGHI / (L log L), rel. | PGHI + FGLA / (L log L), rel. |")
     print("|---|---|---|---|---|")

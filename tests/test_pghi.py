@@ -110,6 +110,21 @@ def test_batched_shapes():
     np.testing.assert_allclose(y[1, 0], spectrogram_to_audio(spec[1, 0]), atol=1e-7)
 
 
+def test_torch_cpu_batch_runs_in_chunks_equal_to_clip_by_clip():
+    """A CPU tensor batch runs end to end a few clips at a time (_CPU_CHUNK): 9 clips = 4 + 4 + 1, any lead shape."""
+    clips = np.concatenate([ref("logmag_norm")] * 9)[:9]
+    spec = torch.tensor(clips, dtype=torch.float32).reshape(3, 3, 256, 128)
+    y = spectrogram_to_audio(spec, n_gla=1, workers=1)
+    assert y.shape == (3, 3, 16384) and y.dtype == torch.float32
+    for i in (0, 3, 4, 8):  # first and last of a chunk, the next chunk's first, the remainder
+        one = spectrogram_to_audio(spec.reshape(9, 256, 128)[i], n_gla=1, workers=1)
+        torch.testing.assert_close(y.reshape(9, -1)[i], one, rtol=0, atol=1e-5 * float(one.abs().max()))
+    bad = spec.clone()
+    bad[2, 1, 5, 5] = float("nan")  # clip 7, in the second chunk: the whole batch is checked first
+    with pytest.raises(BadSpectrogramError, match="1 NaN"):
+        spectrogram_to_audio(bad)
+
+
 @pytest.mark.parametrize("shape, max_sc", [((128, 64), -8.0), ((64, 32), -4.0)])
 def test_small_spec_shape_round_trip(shape, max_sc):
     # a blurred (area-downsampled) spectrogram cannot be inverted exactly: loose check
@@ -154,6 +169,18 @@ def test_polar_kernel_is_accurate():
     out = np.empty(phase.size, np.complex128)
     kernels.polar(mag, phase, out)
     np.testing.assert_allclose(out, mag * np.exp(1j * phase), rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("shape", [(257, 128), (257, 512), (3, 5), (9, 8)])
+def test_tiled_transpose_kernel_equals_numpy(shape):
+    """kernels.transpose (8 x 8 tiles, any remainder) and its numpy fallback both give src.T exactly."""
+    from ggan_lib.audio import kernels
+    rng = np.random.default_rng(3)
+    for src in (rng.standard_normal(shape), rng.standard_normal(shape) + 1j * rng.standard_normal(shape)):
+        for fn in (kernels.transpose, kernels._transpose_np):
+            dst = np.full(shape[::-1], np.nan, dtype=src.dtype)
+            fn(src, dst)
+            np.testing.assert_array_equal(dst, src.T)
 
 
 def test_fgla_numpy_batch_float32_and_torch_agree():

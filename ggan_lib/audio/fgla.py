@@ -34,7 +34,7 @@ def fgla(c0, mag, cfg: AudioConfig = AudioConfig(), n_iter: int = 32, alpha: flo
     return np.swapaxes(out, -1, -2).reshape(c0.shape)
 
 
-def fgla_clip(c, mag, cfg: AudioConfig, n_iter: int, alpha: float, signal=None):
+def fgla_clip(c, mag, cfg: AudioConfig, n_iter: int, alpha: float, signal=None, work=None):
     """FGLA of one clip in the frame-major layout: c (N, M/2+1) complex, mag (N, M/2+1) real
     (neither is modified). Returns the refined (N, M/2+1) coefficients; with ``signal`` (an (L,)
     array of the work's real dtype), also writes their inverse DGT there.
@@ -44,8 +44,11 @@ def fgla_clip(c, mag, cfg: AudioConfig, n_iter: int, alpha: float, signal=None):
     is then, chunk by chunk of frames (``_Work.chunks``), the DGT of x_n, the projection onto the
     magnitude and the synthesis of the result while those frames are in cache, then S^-1 and the
     momentum on two signals: the state read per iteration is mag and three signal-sized arrays,
-    not three coefficient arrays (equal to the coefficient-domain loop to rounding)."""
-    work = _Work(cfg, c.dtype)  # scratch arrays for all iterations
+    not three coefficient arrays (equal to the coefficient-domain loop to rounding).
+
+    ``work``: a ``gabor._Work`` of cfg and c's precision to use for scratch (a batch's clips share
+    one per thread); default a new one."""
+    work = _Work(cfg, c.dtype) if work is None else work  # scratch arrays for all iterations
     real = work.real
     c = np.ascontiguousarray(c, dtype=work.cplx)
     mag = np.ascontiguousarray(mag, dtype=real)

@@ -296,6 +296,23 @@ def _fgla_momentum_np(x, y, alpha):
     y[:] = a
 
 
+def _transpose_nb(src, dst):  # pragma: no cover - compiled by numba
+    """dst (N, F) = src (F, N).T in 8 x 8 tiles: both sides stay in a few cache lines per tile (numpy's
+    strided copy measured 2.3x slower at 257 x 128 .. 512, and grew faster than the array)."""
+    F, N = src.shape
+    for m0 in range(0, F, 8):
+        m1 = min(m0 + 8, F)
+        for n0 in range(0, N, 8):
+            for n in range(n0, min(n0 + 8, N)):
+                for m in range(m0, m1):
+                    dst[n, m] = src[m, n]
+
+
+def _transpose_np(src, dst):
+    """numpy version of :func:`_transpose_nb`."""
+    np.copyto(dst, src.T)
+
+
 # --------------------------------------------------------------------------- PGHI's bitmaps
 def _bit_is_set_nb(bitmap, i):  # pragma: no cover - compiled by numba
     """Bit i of a uint64 bitmap."""
@@ -353,6 +370,7 @@ if njit is not None:
     fgla_momentum = njit(cache=True, nogil=True)(_fgla_momentum_nb)
     lattice_steps = njit(cache=True, nogil=True)(_lattice_steps_nb)
     polar = njit(cache=True, nogil=True)(_polar_nb)
+    transpose = njit(cache=True, nogil=True)(_transpose_nb)
     _insertion_sort = njit(cache=True, nogil=True)(_insertion_sort)
     _lsd_sort = njit(cache=True, nogil=True)(_lsd_sort)
     argsort_desc = njit(cache=True, nogil=True)(_argsort_desc_nb)
@@ -366,4 +384,4 @@ else:  # pragma: no cover
     _ctz, bit_is_set, bit_set, queue_push, queue_pop = _ctz_nb, _bit_is_set_nb, _bit_set_nb, _queue_push_nb, _queue_pop_nb
     analysis, synthesis, synthesis_add = _analysis_np, _synthesis_np, _synthesis_add_np
     fgla_project, fgla_momentum = _fgla_project_np, _fgla_momentum_np
-    lattice_steps, polar = _lattice_steps_np, _polar_np
+    lattice_steps, polar, transpose = _lattice_steps_np, _polar_np, _transpose_np

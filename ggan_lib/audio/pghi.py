@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import heapq
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from ggan_lib.audio import kernels
 from ggan_lib.audio.fgla import _fgla_torch_nf, fgla, fgla_clip
-from ggan_lib.audio.gabor import _idgt_nf, _idgt_torch_nf, _is_torch, dgt
+from ggan_lib.audio.gabor import _idgt_torch_nf, _is_torch, _Work, dgt
 from ggan_lib.audio.kernels import argsort_desc as _argsort_desc
 from ggan_lib.audio.kernels import bit_is_set as _is_set
 from ggan_lib.audio.kernels import bit_set as _set
@@ -299,6 +300,14 @@ def spectrogram_to_audio(spec, cfg: AudioConfig = AudioConfig(), n_gla: int = 0,
         check_spectrogram(spec, cfg)  # raises; values are checked clip by clip below
     flat = spec.reshape(-1, *spec.shape[-2:])
     y = np.empty((flat.shape[0], cfg.signal_length), dtype=np.float32)
+    scratch: dict[int, tuple] = {}  # per worker thread: transform scratch and a signal, reused clip to clip
+
+    def thread_scratch():
+        """This thread's (gabor._Work, float64 signal): allocated and first touched once per batch, not per clip."""
+        key = threading.get_ident()
+        if key not in scratch:
+            scratch[key] = (_Work(cfg, np.complex128), np.empty(cfg.signal_length))
+        return scratch[key]
 
     def one(i):
         """Clip i, end to end in cache: PGHI, FGLA, inverse DGT (frame-major after the phase)."""
@@ -307,23 +316,40 @@ def spectrogram_to_audio(spec, cfg: AudioConfig = AudioConfig(), n_gla: int = 0,
         phase = _pghi_clip(mag, cfg, tol, logs)  # from every cell, gated or not
         if cfg.floor_gate is not None:
             mag[floor_gate_mask(logs, cfg)] = 0.0
-        c = np.empty(mag.shape, dtype=np.complex128)
-        kernels.polar(mag.ravel(), phase.ravel(), c.ravel())
-        c = np.ascontiguousarray(c.T)  # (N, F)
+        c_fn = np.empty(mag.shape, dtype=np.complex128)
+        kernels.polar(mag.ravel(), phase.ravel(), c_fn.ravel())
+        c = np.empty(mag.shape[::-1], dtype=np.complex128)
+        kernels.transpose(c_fn, c)  # (N, F): frame-major, as the FFTs want it
+        work, x = thread_scratch()
         if n_gla > 0:  # FGLA synthesises its last coefficients anyway: no separate inverse DGT
-            x = np.empty(cfg.signal_length)
-            fgla_clip(c, np.ascontiguousarray(mag.T), cfg, n_gla, alpha, signal=x)
-            y[i] = x
+            mag_nf = np.empty(mag.shape[::-1])
+            kernels.transpose(mag, mag_nf)
+            fgla_clip(c, mag_nf, cfg, n_gla, alpha, signal=x, work=work)
         else:
-            y[i] = _idgt_nf(c[None], cfg)[0]
+            work.idgt(c, x)
+        y[i] = x
 
     _map_clips(one, flat.shape[0], workers)
     return y.reshape(*spec.shape[:-2], cfg.signal_length)
 
 
 def _to_audio_torch(spec, cfg: AudioConfig, n_gla: int, alpha: float, tol: float, workers):
-    """spectrogram_to_audio for a tensor: PGHI on the CPU, FGLA and the inverse DGT on its device
-    (in chunks of a few clips on a CPU, where a whole batch would not stay in cache)."""
+    """spectrogram_to_audio for a tensor: PGHI on the CPU, FGLA and the inverse DGT on its device.
+    On a CUDA device the whole batch at once; on the CPU a few clips at a time end to end (at least
+    one per worker thread), so that a chunk's magnitude, phase and coefficients stay in cache from
+    PGHI to the waveform, and a large batch costs per clip what a small one does."""
+    if spec.is_cuda:
+        return _to_audio_torch_chunk(spec, cfg, n_gla, alpha, tol, workers)
+    check_spectrogram(spec, cfg)
+    flat = spec.reshape(-1, *spec.shape[-2:])
+    step = max(_CPU_CHUNK, min(workers or os.cpu_count() or 1, flat.shape[0]))
+    out = [_to_audio_torch_chunk(flat[i:i + step], cfg, n_gla, alpha, tol, workers)
+           for i in range(0, flat.shape[0], step)]
+    return torch.cat(out).reshape(*spec.shape[:-2], cfg.signal_length)
+
+
+def _to_audio_torch_chunk(spec, cfg: AudioConfig, n_gla: int, alpha: float, tol: float, workers):
+    """spectrogram_to_audio of a tensor batch in one piece (see :func:`_to_audio_torch`)."""
     dtype = torch.float64 if spec.dtype == torch.float64 else torch.float32
     mag = spectrogram_to_magnitude(spec.detach().to(dtype), cfg)  # (..., F, N) on the device
     phase = _pghi_mag(mag.cpu().double().numpy(), cfg, tol, workers=workers)  # on the CPU
@@ -333,17 +359,12 @@ def _to_audio_torch(spec, cfg: AudioConfig, n_gla: int, alpha: float, tol: float
     c = torch.polar(mag, torch.as_tensor(phase, dtype=dtype, device=spec.device))
     lead = c.shape[:-2]
     c, mag = c.reshape(-1, *c.shape[-2:]).transpose(-1, -2), mag.reshape(-1, *mag.shape[-2:]).transpose(-1, -2)
-    step = c.shape[0] if c.is_cuda else _CPU_CHUNK
-    out = []
-    for i in range(0, c.shape[0], step):
-        ci = c[i:i + step]
-        if n_gla > 0:
-            ci = _fgla_torch_nf(ci, mag[i:i + step], cfg, n_gla, alpha)
-        out.append(_idgt_torch_nf(ci, cfg))
-    return torch.cat(out).reshape(*lead, cfg.signal_length).to(torch.float32)
+    if n_gla > 0:
+        c = _fgla_torch_nf(c, mag, cfg, n_gla, alpha)
+    return _idgt_torch_nf(c, cfg).reshape(*lead, cfg.signal_length).to(torch.float32)
 
 
-_CPU_CHUNK = 4  # clips per torch CPU step: a chunk's FGLA state stays in cache
+_CPU_CHUNK = 4  # clips per torch CPU chunk: its whole pipeline's arrays stay in cache
 
 
 def spectral_convergence(y, target_mag, cfg: AudioConfig = AudioConfig()):
