@@ -66,6 +66,20 @@ def test_unlabelled_voices_are_whole_voices_of_both_genders_out_of_the_guidance_
         unlabelled_voices(GenderRun(guidance="librispeech", unlabelled_voices_per_class=1), train)
 
 
+def test_corpus_balance_repeats_the_added_digits_to_the_corpus_size():
+    """--unlabelled-balance corpus: the added synthetic digits are repeated until the two corpora are about
+    equal; 'none' appends them once; a bad name is refused."""
+    from ggan_lib.experiments.gender_run import balance_corpora
+    X, V = torch.zeros(2250, 1, 4, 2), torch.arange(180.0).reshape(180, 1, 1, 1).expand(180, 1, 4, 2)
+    assert len(balance_corpora(X, V, "none")) == 2430
+    both = balance_corpora(X, V, "corpus")
+    assert len(both) == 2250 + 180 * 12  # round(2250 / 180) = 12
+    assert torch.equal(both[2250 + 180:2250 + 360], V) and torch.equal(both[:2250], X)
+    assert len(balance_corpora(X, X, "corpus")) == 4500  # already as large: once
+    with pytest.raises(ValueError, match="balance"):
+        balance_corpora(X, V, "gender")
+
+
 @pytest.fixture
 def gender_dir(tmp_path, make_tone):
     """3 'male' (low tones) and 3 'female' (high tones) speakers, 4 clips each, named {gender}_{speaker}_{k}."""

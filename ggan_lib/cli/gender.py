@@ -36,6 +36,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--unlabelled-voices-per-class", type=int, default=0,
                    help="move this many guidance voices per gender into the unlabelled set as their synthetic "
                         "digits, gender withheld (FSDD alone is all male)")
+    p.add_argument("--unlabelled-balance", default="none", choices=["none", "corpus"],
+                   help="'corpus': repeat those synthetic digits to as many clips as the unlabelled corpus has")
     p.add_argument("--out", default="results/gender-small", help="small result files (JSON, Markdown, WAV, PNG)")
     p.add_argument("--run-dir", default=None, help="checkpoints, log, snapshots (default runs/gender-<preset>)")
     p.add_argument("--export", default=None, help=f"exported model .pt (+ card .json) (default {DEFAULT_EXPORT} "
@@ -67,7 +69,8 @@ def run_from_args(a: argparse.Namespace) -> GenderRun:
                           eval_cfg=EVAL.replace(n_real=a.n_real))
     return GenderRun(preset=a.preset, iters=a.iters, unlabelled=a.unlabelled, guidance=a.guidance,
                      test_voices_per_class=a.test_voices_per_class,
-                     unlabelled_voices_per_class=a.unlabelled_voices_per_class, out=Path(a.out),
+                     unlabelled_voices_per_class=a.unlabelled_voices_per_class,
+                     unlabelled_balance=a.unlabelled_balance, out=Path(a.out),
                      run_dir=Path(a.run_dir) if a.run_dir else None, export=Path(a.export) if a.export else None,
                      seed=a.seed, device=a.device, batch_size=a.batch_size, ckpt_every=a.ckpt_every,
                      eval_every=a.eval_every, eval_clips=a.eval_clips,

@@ -50,6 +50,9 @@ class GenderRun:
     # voices per gender moved from the guidance set into the unlabelled set as their synthetic *digits*,
     # gender withheld (issue 13: FSDD is all male, so without them no discriminator sees a female digit)
     unlabelled_voices_per_class: int = 0
+    # 'corpus': repeat those synthetic digits until they are as many as the unlabelled corpus's clips, so half
+    # of what the discriminators see comes from each corpus (gender still withheld); 'none': as they come
+    unlabelled_balance: str = "none"
     out: Path = Path("results/gender-small")
     run_dir: Path | None = None               # default runs/gender-<preset>
     export: Path | None = None                # default DEFAULT_EXPORT for 'small', else <run_dir>/model.pt
@@ -105,14 +108,27 @@ def unlabelled_voices(run: GenderRun, train_spk: list) -> list:
     return picked
 
 
+UNLABELLED_BALANCES = ("none", "corpus")
+
+
+def balance_corpora(X: torch.Tensor, V: torch.Tensor, balance: str) -> torch.Tensor:
+    """The unlabelled set of corpus X and added clips V: X then V ('none'), or X then V repeated
+    round(len(X) / len(V)) times ('corpus': each corpus about half of a uniformly drawn batch)."""
+    if balance not in UNLABELLED_BALANCES:
+        raise ValueError(f"unlabelled balance must be one of {UNLABELLED_BALANCES}, got {balance!r}")
+    reps = max(1, round(len(X) / len(V))) if balance == "corpus" and len(V) else 1
+    return torch.cat([X, V.repeat(reps, 1, 1, 1)])
+
+
 def unlabelled_set(run: GenderRun, spec_shape, voices: list) -> torch.Tensor:
-    """X (N, 1, H, W): the unlabelled corpus, plus the synthetic digits of ``voices`` (their labels dropped)."""
+    """X (N, 1, H, W): the unlabelled corpus, plus the synthetic digits of ``voices`` (their labels dropped),
+    balanced by ``run.unlabelled_balance`` (:func:`balance_corpora`)."""
     X, _ = load_unlabelled(run.unlabelled, spec_shape, progress=run.progress, workers=run.workers).as_tensors()
     if not voices:
         return X
     V, _ = load_guidance("voices-digits", spec_shape, split="test", test_speakers=voices, progress=run.progress,
                          workers=run.workers).as_tensors()
-    return torch.cat([X, V])
+    return balance_corpora(X, V, run.unlabelled_balance)
 
 
 def make_monitor(run: GenderRun, mcfg, X_val, y_val, device) -> Monitor | None:
@@ -172,8 +188,8 @@ def export_model(run: GenderRun, done: int, command: str, train_spk: list, test_
     """Export the checkpoint (small, weights only, EMA G) with its card unless already exported; load it."""
     export, moved = run.export_path, unlabelled_voices(run, train_spk)
     card = {"command": command, "experiment": "gender guidance (paper IV-C / V)", "class_names": list(CLASS_NAMES),
-            "unlabelled": run.unlabelled, "unlabelled_voices": moved, "guidance": run.guidance,
-            "guidance_train_speakers": [v for v in train_spk if v not in moved],
+            "unlabelled": run.unlabelled, "unlabelled_voices": moved, "unlabelled_balance": run.unlabelled_balance,
+            "guidance": run.guidance, "guidance_train_speakers": [v for v in train_spk if v not in moved],
             "guidance_test_speakers": test_spk}
     if not export.exists() or read_card(export).get("iteration") != done:
         export_checkpoint(run.checkpoint, export, f"ggan-gender-{run.preset}", card)
@@ -221,7 +237,8 @@ def run_experiment(run: GenderRun, command: str, log: Callable = print):
     pm.standing_stats()  # G as every model is sampled (ggan_lib.train.ema): measure and the path use pm.model.G
     measured, media = measure(pm.model, test_spk, opts, log=log)
     metrics = {"preset": run.preset, "command": command, "unlabelled": run.unlabelled,
-               "unlabelled_voices": unlabelled_voices(run, train_spk), "guidance": run.guidance,
+               "unlabelled_voices": unlabelled_voices(run, train_spk), "unlabelled_balance": run.unlabelled_balance,
+               "guidance": run.guidance,
                "training": training_record(run, done, t_train), **measured}
     interp = interpolation(pm.model)
     metrics["interpolation"] = {"spec": interp.spec_smoothness, "audio": interp.audio_smoothness}
