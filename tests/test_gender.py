@@ -128,3 +128,15 @@ def test_cli_end_to_end_and_rerun_only_evaluates(tmp_path, digit_dir, gender_dir
     assert gender_cli.main(args) == 0  # finished training: only evaluates (the cached gender classifier is reused)
     assert (run / "checkpoint.pt").stat().st_mtime_ns == mtime
     assert json.loads((out / "metrics.json").read_text())["training"]["train_seconds_this_call"] == 0.0
+
+
+def test_reading_follows_the_measured_figures():
+    """gender_report.reading on the committed runs: FSDD alone (c does not act) and the balanced corpora
+    (c = female heard as female 64 %): each says what its figures say, the Cx sentence included."""
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1] / "results"
+    fail = gender_report.reading(json.loads((root / "gender-small" / "metrics.json").read_text()))
+    works = gender_report.reading(json.loads((root / "gender-small-balanced" / "metrics.json").read_text()))
+    assert "does **not** reproduce" in fail and "does not act on it" in fail
+    assert "hears 64% of the c = female clips as female against 17%" in works and "both carry gender" in works
+    assert "not** reproduce" not in works

@@ -88,8 +88,9 @@ def reading(metrics: dict[str, Any]) -> str:
                    "female and male voices after the same round trip.")
     if acc:
         out.append(f"The GGAN's own $C_x(F(D(x)))$ names the held-out voices' gender {acc[-1]:.0%} of the time at the "
-                   "last evaluation (the training table at the end): what it learned from the guidance is not what "
-                   "makes a voice female to a classifier trained on real voices.")
+                   "last evaluation (the training table at the end): "
+                   + ("the representation and the generator both carry gender." if ff - fm >= 0.1 else
+                      "the representation separates gender even where the generator does not act on it."))
     same = dg.get("same_digit_across_c")
     if same is not None:
         out.append(f"And flipping $c$ keeps the digit heard in only {same:.0%} of the pairs, so gender is "

@@ -4,8 +4,9 @@ The experiment is :mod:`ggan_lib.experiments.gender` (pieces), :mod:`ggan_lib.ex
 (its steps) and :mod:`ggan_lib.experiments.gender_measure` (the figures); the report is
 :mod:`ggan_lib.book.gender_report`. A rerun after a finished training only evaluates.
 
-    python -m ggan_lib.cli.gender --preset small --iters 1400 --threads 1 \\
-        --out results/gender-small --run-dir runs/gender-small --export models/ggan_gender_small.pt
+    python -m ggan_lib.cli.gender --preset small --iters 1000 --threads 1 --unlabelled-voices-per-class 3 \\
+        --unlabelled-balance corpus --out results/gender-small-balanced --run-dir runs/gender-small-balanced \\
+        --export models/ggan_gender_small.pt
 """
 from __future__ import annotations
 

@@ -12,8 +12,9 @@ set holds no digits. Here the two data sets are independent arguments:
 
 The offline experiment (one command, resumable: a rerun after a finished training only evaluates)::
 
-    python -m ggan_lib.cli.gender --preset small --iters 1400 --threads 1 \\
-        --out results/gender-small --run-dir runs/gender-small --export models/ggan_gender_small.pt
+    python -m ggan_lib.cli.gender --preset small --iters 1000 --threads 1 --unlabelled-voices-per-class 3 \\
+        --unlabelled-balance corpus --out results/gender-small-balanced --run-dir runs/gender-small-balanced \\
+        --export models/ggan_gender_small.pt
 
 (its steps are :mod:`ggan_lib.experiments.gender_run`; the measurement is
 :mod:`ggan_lib.experiments.gender_measure`; the report, figures and verdict are
