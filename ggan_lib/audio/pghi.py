@@ -300,37 +300,50 @@ def spectrogram_to_audio(spec, cfg: AudioConfig = AudioConfig(), n_gla: int = 0,
         check_spectrogram(spec, cfg)  # raises; values are checked clip by clip below
     flat = spec.reshape(-1, *spec.shape[-2:])
     y = np.empty((flat.shape[0], cfg.signal_length), dtype=np.float32)
-    scratch: dict[int, tuple] = {}  # per worker thread: transform scratch and a signal, reused clip to clip
-
-    def thread_scratch():
-        """This thread's (gabor._Work, float64 signal): allocated and first touched once per batch, not per clip."""
-        key = threading.get_ident()
-        if key not in scratch:
-            scratch[key] = (_Work(cfg, np.complex128), np.empty(cfg.signal_length))
-        return scratch[key]
+    scratch = _ThreadScratch(cfg)
 
     def one(i):
-        """Clip i, end to end in cache: PGHI, FGLA, inverse DGT (frame-major after the phase)."""
-        logs = spectrogram_to_logmag(flat[i], cfg)  # (F, N) float64
-        mag = np.exp(logs)
-        phase = _pghi_clip(mag, cfg, tol, logs)  # from every cell, gated or not
-        if cfg.floor_gate is not None:
-            mag[floor_gate_mask(logs, cfg)] = 0.0
-        c_fn = np.empty(mag.shape, dtype=np.complex128)
-        kernels.polar(mag.ravel(), phase.ravel(), c_fn.ravel())
-        c = np.empty(mag.shape[::-1], dtype=np.complex128)
-        kernels.transpose(c_fn, c)  # (N, F): frame-major, as the FFTs want it
-        work, x = thread_scratch()
-        if n_gla > 0:  # FGLA synthesises its last coefficients anyway: no separate inverse DGT
-            mag_nf = np.empty(mag.shape[::-1])
-            kernels.transpose(mag, mag_nf)
-            fgla_clip(c, mag_nf, cfg, n_gla, alpha, signal=x, work=work)
-        else:
-            work.idgt(c, x)
-        y[i] = x
+        """Clip i, in one of the worker threads."""
+        y[i] = _clip_to_audio(flat[i], cfg, n_gla, alpha, tol, *scratch.get())
 
     _map_clips(one, flat.shape[0], workers)
     return y.reshape(*spec.shape[:-2], cfg.signal_length)
+
+
+class _ThreadScratch:
+    """Per worker thread: a gabor._Work (transform scratch) and a float64 signal, allocated and first touched
+    once per call of :func:`spectrogram_to_audio`, not once per clip."""
+
+    def __init__(self, cfg: AudioConfig):
+        self.cfg, self._by_thread = cfg, {}
+
+    def get(self) -> tuple:
+        """(work, signal) of the calling thread."""
+        key = threading.get_ident()
+        if key not in self._by_thread:
+            self._by_thread[key] = (_Work(self.cfg, np.complex128), np.empty(self.cfg.signal_length))
+        return self._by_thread[key]
+
+
+def _clip_to_audio(spec, cfg: AudioConfig, n_gla: int, alpha: float, tol: float, work, x) -> np.ndarray:
+    """One (H, W) clip end to end in cache: PGHI, FGLA, inverse DGT (frame-major after the phase), into
+    the thread's signal buffer x (returned; the thread's next clip overwrites it)."""
+    logs = spectrogram_to_logmag(spec, cfg)  # (F, N) float64
+    mag = np.exp(logs)
+    phase = _pghi_clip(mag, cfg, tol, logs)  # from every cell, gated or not
+    if cfg.floor_gate is not None:
+        mag[floor_gate_mask(logs, cfg)] = 0.0
+    c_fn = np.empty(mag.shape, dtype=np.complex128)
+    kernels.polar(mag.ravel(), phase.ravel(), c_fn.ravel())
+    c = np.empty(mag.shape[::-1], dtype=np.complex128)
+    kernels.transpose(c_fn, c)  # (N, F): frame-major, as the FFTs want it
+    if n_gla > 0:  # FGLA synthesises its last coefficients anyway: no separate inverse DGT
+        mag_nf = np.empty(mag.shape[::-1])
+        kernels.transpose(mag, mag_nf)
+        fgla_clip(c, mag_nf, cfg, n_gla, alpha, signal=x, work=work)
+    else:
+        work.idgt(c, x)
+    return x
 
 
 def _to_audio_torch(spec, cfg: AudioConfig, n_gla: int, alpha: float, tol: float, workers):

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ggan_lib.config import ModelConfig
+from ggan_lib.data.splits import draw_seed
 from ggan_lib.io import checkpoint as ckpt
 from ggan_lib.train.ggan import TrainConfig, Trainer
 
@@ -22,7 +23,6 @@ def ggan_trainer_for_run(out_dir: str | os.PathLike, iters: int, run_cfg: dict[s
     ``run_cfg`` (preset, data, fraction, draw, seed) is stored in the checkpoint, and a checkpoint written for
     other data or labels is refused (CheckpointMismatchError names both); one already past ``iters`` belongs
     to a longer run and is started over, with a warning."""
-    from ggan_lib.data.splits import draw_seed
     out_dir = Path(out_dir)
     runtime = {"device": device, "progress": progress, "ckpt_every": int(ckpt_every)}
     path = out_dir / CHECKPOINT
