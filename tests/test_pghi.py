@@ -120,7 +120,7 @@ def test_torch_cpu_batch_runs_in_chunks_equal_to_clip_by_clip():
         one = spectrogram_to_audio(spec.reshape(9, 256, 128)[i], n_gla=1, workers=1)
         torch.testing.assert_close(y.reshape(9, -1)[i], one, rtol=0, atol=1e-5 * float(one.abs().max()))
     bad = spec.clone()
-    bad[2, 1, 5, 5] = float("nan")  # clip 7, in the second chunk: the whole batch is checked first
+    bad[2, 1, 5, 5] = float("nan")  # clip 7, in the second chunk: its values are checked there
     with pytest.raises(BadSpectrogramError, match="1 NaN"):
         spectrogram_to_audio(bad)
 

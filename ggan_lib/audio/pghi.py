@@ -353,7 +353,8 @@ def _to_audio_torch(spec, cfg: AudioConfig, n_gla: int, alpha: float, tol: float
     PGHI to the waveform, and a large batch costs per clip what a small one does."""
     if spec.is_cuda:
         return _to_audio_torch_chunk(spec, cfg, n_gla, alpha, tol, workers)
-    check_spectrogram(spec, cfg)
+    if spec.ndim < 2 or tuple(spec.shape[-2:]) != tuple(cfg.spec_shape):
+        check_spectrogram(spec, cfg)  # raises; values are checked chunk by chunk below
     flat = spec.reshape(-1, *spec.shape[-2:])
     step = max(_CPU_CHUNK, min(workers or os.cpu_count() or 1, flat.shape[0]))
     out = [_to_audio_torch_chunk(flat[i:i + step], cfg, n_gla, alpha, tol, workers)

@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 
 from ggan_lib.experiments.reproduce.plan import Run
-from ggan_lib.experiments.reproduce.results import read_result
+from ggan_lib.experiments.reproduce.results import read_result, resumed_from
 from ggan_lib.experiments.reproduce.tables import TABLE2_METHODS, build_table, runs_table, write_csv, write_runs_csv
 from ggan_lib.io import atomic
 
@@ -177,6 +177,12 @@ def plan_frame(plans: dict[int, list[Run]]):
     return pd.DataFrame(rows)
 
 
+def _finished(runs: Path) -> list[tuple[str, dict]]:
+    """(run name, result.json) of every finished run in a ``runs/`` folder, by name (none if it is absent)."""
+    found = [(d.name, read_result(d)) for d in sorted(runs.glob("*"))] if runs.is_dir() else []
+    return [(name, res) for name, res in found if res is not None]
+
+
 def run_costs(base: str | Path):
     """What every finished run of a results folder cost, from its own result.json: one row per run under
     ``base/runs`` (a folder of one table) or ``base/test-*/runs`` (a speaker-disjoint batch, with the held-out
@@ -188,16 +194,13 @@ def run_costs(base: str | Path):
     folds = [(None, base / "runs")] + [(f.name.removeprefix("test-"), f / "runs") for f in sorted(base.glob("test-*"))]
     rows = []
     for speaker, runs in folds:
-        for run_dir in sorted(runs.glob("*")) if runs.is_dir() else []:
-            res = read_result(run_dir)
-            if res is None:
-                continue
+        for name, res in _finished(runs):
             cpu = res.get("cpu_s")
-            rows.append({**({"held-out speaker": speaker} if speaker else {}), "run": run_dir.name,
+            rows.append({**({"held-out speaker": speaker} if speaker else {}), "run": name,
                          "notebook": res.get("notebook", ""), "finished": res.get("finished", "")[:16],
                          "wall_min": round(float(res.get("wall_s", math.nan)) / 60, 1),
                          "cpu_min": round(cpu / 60, 1) if cpu is not None else math.nan,
-                         "resumed_from": res.get("resumed_from", 0) if res.get("notebook") == "train_ggan" else None})
+                         "resumed_from": resumed_from(res)})
     return pd.DataFrame(rows) if rows else None
 
 
@@ -209,7 +212,7 @@ def speaker_folds(base: str | Path):
     import pandas as pd
     rows = []
     for fold in sorted(Path(base).glob("test-*")) if Path(base).is_dir() else []:
-        results = [res for res in map(read_result, sorted((fold / "runs").glob("*"))) if res is not None]
+        results = [res for _, res in _finished(fold / "runs")]
         cpu = [res.get("cpu_s") for res in results]
         rows.append({"held-out speaker": fold.name.removeprefix("test-"), "runs finished": len(results),
                      "fold table": (fold / "table2.csv").is_file(),

@@ -53,6 +53,7 @@ from .results import (
                    portable_params,
                    read_result,
                    resolve_params,
+                   resumed_from,
                    set_threads,
                    write_result,
 )
@@ -83,7 +84,7 @@ __all__ = [
     "RUN_DEFAULTS", "SHIPPED_CLASSIFIER", "Options", "Run", "baseline_run", "classifier_run", "default_out",
     "evaluate_run", "ggan_run", "plan", "plan_table1", "plan_table2",
     "NOTEBOOK_PARAMS", "NOTEBOOKS_DIR", "REPO_MARKER", "RESULT", "atomic_write_json", "normalise", "params_from",
-    "portable_params", "read_result", "resolve_params", "set_threads", "write_result",
+    "portable_params", "read_result", "resolve_params", "resumed_from", "set_threads", "write_result",
     "RUNTIME_PARAMS", "RunRecord", "describe_failure", "execute", "is_finished", "run_all",
     "eval_config", "generated_codes", "real_reference", "score_generated", "score_real",
     "PAPER_TABLE1", "PAPER_TABLE2", "TABLE2_METHODS", "build_table", "load_table", "table1", "table2",

@@ -143,6 +143,14 @@ def read_result(run_dir: str | os.PathLike) -> dict[str, Any] | None:
         return None
 
 
+def resumed_from(res: dict[str, Any] | None) -> int | None:
+    """The iteration a finished GGAN run's last invocation started at (0 for one that never stopped, and for
+    results written before it was recorded); None for other notebooks and for a run without a result."""
+    if not res or res.get("notebook") != "train_ggan":
+        return None
+    return int(res.get("resumed_from", 0))
+
+
 def set_threads(threads: int) -> None:
     """torch CPU threads (0: torch's default); on a shared machine fewer threads can be faster."""
     if threads:

@@ -13,7 +13,7 @@ from ggan_lib.metrics.train_classifier import HELDOUT_OWN
 
 from ..protocol import ProtocolResult
 from .plan import Run
-from .results import read_result
+from .results import read_result, resumed_from
 
 # Table I (SC09): model -> (IS, IS std, FID, FID std); None where the paper gives none.
 PAPER_TABLE1: dict[str, tuple[float | None, float | None, float | None, float | None]] = {
@@ -144,7 +144,7 @@ def runs_table(out: Path, runs: list[Run], **columns: Any):
                      "draws": p.get("draws", p.get("draw", "")),
                      "budget": " ".join(f"{k}={p[k]}" for k in BUDGET_PARAMS if p.get(k)),
                      "finished": res.get("finished", ""), "wall_s": res.get("wall_s"), "cpu_s": res.get("cpu_s"),
-                     "resumed_from": res.get("resumed_from", 0) if r.notebook == "train_ggan" and res else None})
+                     "resumed_from": resumed_from(res)})
     return pd.DataFrame(rows)
 
 
