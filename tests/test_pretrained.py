@@ -107,6 +107,8 @@ def test_shipped_model_loads_fast_and_keeps_its_recorded_accuracy(spec_cache):
     assert "CC BY-SA 4.0" in card["licence"] and "FSDD" in card["licence"]
     for k in ("test_accuracy", "is", "fid", "real_test_is"):
         assert isinstance(pm.metrics[k], float), k
+    # IS per split depends on the clips per split: the card's generated IS faces the real one at equal counts
+    assert pm.metrics["n_generated"] == pm.metrics["n_real"] == 1000
     ds = DigitFolder(FSDD_DIR, split="test", cfg=AudioConfig(spec_shape=pm.model_cfg.spec_shape),
                      cache_dir=spec_cache, progress=False)
     X, y = ds.as_tensors()

@@ -337,10 +337,16 @@ def test_finished_runs_survive_a_move_of_the_repository(tmp_path, monkeypatch):
     assert rp.is_finished(legacy, o_a.out / "runs" / legacy.name, root=root_a)
 
 
+def test_generated_clips_match_the_real_reference_below_paper():
+    """IS per split depends on the clips per split: Table I scores as many generated clips as real ones."""
+    for preset in ("small", "tiny"):
+        assert rp.RUN_DEFAULTS[preset]["clips"] == rp.RUN_DEFAULTS[preset]["n_real"], preset
+
+
 def test_shipped_fsdd_small_runs_are_finished():
     """The committed results/fsdd-small runs count as finished for the command in its README."""
     argv = ["--preset", "small", "--data", "fsdd", "--fractions", "0.01", "0.05", "--draws", "3", "--threads", "1",
-            "--no-progress", "--keep-going", "--iters", "ggan=1000", "gan=1000", "enc=1000"]
+            "--no-progress", "--keep-going", "--iters", "ggan=1000", "gan=1000", "enc=1000", "clips=500"]
     o = cli.options(cli.parse_args(["--table", "2", *argv]))
     if not (o.out / "runs").is_dir() or not rp.SHIPPED_CLASSIFIER.is_file():
         pytest.skip("results/fsdd-small or models/metric_classifier_fsdd.pt is not in this checkout")

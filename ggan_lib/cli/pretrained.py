@@ -27,7 +27,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     e.add_argument("--card", default=None, help="JSON file with card fields to include (command, notes, ...)")
     m = sub.add_parser("measure")
     m.add_argument("path")
-    m.add_argument("--n-clips", type=int, default=500)
+    m.add_argument("--n-clips", type=int, default=None,
+                   help="generated clips scored (default: as many as the real reference, so that IS compares "
+                        "equal clip counts per split)")
     m.add_argument("--n-real", type=int, default=None,
                    help="training clips of the FID references (default: the model preset's EvalConfig.n_real; "
                         "Table I: 1000)")

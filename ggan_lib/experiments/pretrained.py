@@ -152,7 +152,7 @@ def _card_figures(gen, real_train, real_test, seed: int, shape, n_clips: int) ->
             "real_test_round_trip_fid_raw": real_test["fid_roundtrip_vs_raw"]}  # the front end's share of fid_raw
 
 
-def measure(pm: Pretrained, *, n_clips: int = 500, n_real: int | None = None, feature_kind: str | None = None,
+def measure(pm: Pretrained, *, n_clips: int | None = None, n_real: int | None = None, feature_kind: str | None = None,
             seed: int = 0, n_splits: int | None = None, classifier_path: str | os.PathLike | None = None,
             fsdd_dir=None, progress: bool = False) -> dict[str, Any]:
     """The card's figures, IS / FID scored exactly as Table I scores a GGAN (notebooks/evaluate.ipynb).
@@ -164,7 +164,9 @@ def measure(pm: Pretrained, *, n_clips: int = 500, n_real: int | None = None, fe
     test clips by ``reproduce.score_real`` (Table I's real-test row). Beside them: FSDD test accuracy of
     Cx(F(D(x))), how often the classifier hears a generated clip's intended digit ('class_agree') and
     its accuracy on round-trip test clips (the ceiling this front end allows). n_real, feature_kind,
-    n_splits: default the EvalConfig of the model's preset.
+    n_splits: default the EvalConfig of the model's preset; n_clips: as many as the real reference holds
+    (IS per split depends on the clips per split: a generated IS is compared with a real one at equal
+    counts and splits, see :func:`ggan_lib.metrics.inception_score`).
     """
     preset = _preset_of(pm.model_cfg)
     ev = eval_config(preset, feature_kind, n_splits)
@@ -176,6 +178,7 @@ def measure(pm: Pretrained, *, n_clips: int = 500, n_real: int | None = None, fe
     score = dict(feature_kind=ev.feature_kind, n_splits=ev.n_splits)
     real_train, refs, real_test = _real_rows(
         data, clf, preset, ev.n_real if n_real is None else n_real, seed, score, progress)
+    n_clips = real_train["n"] if n_clips is None else n_clips
     specs = pm.sample(n_clips, seed=seed).cpu()
     gen = score_generated(specs, refs["roundtrip"], clf, raw_stats=refs["raw"], preset=preset,
                           on_nonfinite="report", progress=progress, codes=generated_codes(pm.kind, n_clips, pm.model_cfg.n_classes), **score)
@@ -199,7 +202,7 @@ def machine() -> str:
             f"{platform.system()} {platform.release()}, Python {platform.python_version()}, torch {torch.__version__}")
 
 
-def measure_card(path: str | os.PathLike, command: str, *, n_clips: int = 500, n_real: int | None = None,
+def measure_card(path: str | os.PathLike, command: str, *, n_clips: int | None = None, n_real: int | None = None,
                  seed: int = 0, progress: bool = True) -> dict[str, Any]:
     """Measure an exported model and write the figures into its card (with command, machine, date, time)."""
     pm = load_pretrained(path, check_hash=False)
