@@ -125,7 +125,15 @@ def test_the_book_sees_where_the_folds_stand(digits, tmp_path, monkeypatch):
     folds = reports.speaker_folds(tmp_path / "folds")
     n_runs = len(pd.read_csv(tmp_path / "folds" / "test-alice" / "table2_runs.csv"))
     assert list(folds.index) == ["alice", "bob"] and (folds["runs finished"] == n_runs).all()
-    assert folds["fold table"].all() and (folds["CPU h (recorded)"] >= 0).all()
+    assert folds["complete"].all() and (folds["runs planned"] == n_runs).all() and (folds["CPU h (recorded)"] >= 0).all()
+    # a fold table written by a runner that left a run to others is not a complete fold
+    res = tmp_path / "folds" / "test-bob" / "runs" / "ggan_f5_d0" / "result.json"
+    res.rename(res.with_name("aside.json"))
+    partial = reports.speaker_folds(tmp_path / "folds")
+    assert (tmp_path / "folds" / "test-bob" / "table2.csv").is_file()
+    assert partial.loc["alice", "complete"] and not partial.loc["bob", "complete"]
+    assert partial.loc["bob", "runs finished"] == n_runs - 1
+    res.with_name("aside.json").rename(res)
     costs = reports.run_costs(tmp_path / "folds")
     assert len(costs) == 2 * n_runs and list(costs["held-out speaker"].unique()) == ["alice", "bob"]
     assert costs["cpu_min"].notna().all() and set(costs.loc[costs["notebook"] == "train_ggan", "resumed_from"]) == {0}

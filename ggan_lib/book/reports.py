@@ -5,6 +5,7 @@ The numbers are ggan_lib.experiments.reproduce.tables (``table1`` / ``table2`` /
 """
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -207,14 +208,28 @@ def run_costs(base: str | Path):
 # --------------------------------------------------------------------------- speaker-disjoint Table II
 def speaker_folds(base: str | Path):
     """Where a speaker-disjoint Table II stands (``reproduce --table 2 --test-speaker all --out base``): one row
-    per held-out speaker's folder ``base/test-<speaker>``: runs with a result, the fold's table written, and the
-    CPU hours its runs recorded. None when ``base`` holds no fold (the batch never ran here)."""
+    per held-out speaker's folder ``base/test-<speaker>``: runs with a result, runs planned (the fold manifest's
+    Table II runs), whether all of them are done ('complete'; a runner that leaves runs to others writes a fold
+    table of the finished ones, so a table alone does not mean a complete fold) and the CPU hours its runs
+    recorded. None when ``base`` holds no fold (the batch never ran here)."""
     import pandas as pd
     rows = []
     for fold in sorted(Path(base).glob("test-*")) if Path(base).is_dir() else []:
-        results = [res for _, res in _finished(fold / "runs")]
-        cpu = [res.get("cpu_s") for res in results]
-        rows.append({"held-out speaker": fold.name.removeprefix("test-"), "runs finished": len(results),
-                     "fold table": (fold / "table2.csv").is_file(),
+        finished = _finished(fold / "runs")
+        planned = _planned_runs(fold)
+        cpu = [res.get("cpu_s") for _, res in finished]
+        done = {name for name, _ in finished}
+        rows.append({"held-out speaker": fold.name.removeprefix("test-"), "runs finished": len(finished),
+                     "runs planned": len(planned) if planned else math.nan,
+                     "complete": bool(planned) and set(planned) <= done,
                      "CPU h (recorded)": round(sum(c for c in cpu if c) / 3600, 2)})
     return pd.DataFrame(rows).set_index("held-out speaker") if rows else None
+
+
+def _planned_runs(fold: Path) -> list[str]:
+    """Names of the Table II runs a fold's manifest lists ([] without a manifest)."""
+    manifest = fold / "manifest.json"
+    if not manifest.is_file():
+        return []
+    table = json.loads(manifest.read_text()).get("tables", {}).get("2", {})
+    return [r["name"] for r in table.get("runs", [])]
