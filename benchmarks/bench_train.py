@@ -4,7 +4,8 @@
     python benchmarks/bench_train.py --preset paper --device cuda            # fp32, bf16, bf16+compile
 
 Modes: fp32, bf16 (autocast) and bf16+compile (torch.compile, channels_last); by default all three on
-CUDA and fp32 only on CPU (CPU bf16 autocast works but is slow on most CPUs: ask with --modes).
+CUDA and fp32 only on CPU (CPU bf16 autocast works but is slow on most CPUs: ask with --modes). fp32 and
+bf16 use the preset's memory format (channels_last at paper and small); fp32-nchw / fp32-nhwc set it.
 Synthetic data: the cost of an iteration does not depend on what the spectrograms contain.
 """
 from __future__ import annotations
@@ -26,7 +27,9 @@ from ggan_lib.config import ModelConfig  # noqa: E402
 from ggan_lib.train.ggan import TrainConfig, Trainer, resolve_device  # noqa: E402
 
 MODES = {"fp32": dict(amp="off"), "bf16": dict(amp="bf16"),
-         "bf16+compile": dict(amp="bf16", compile=True, channels_last=True)}
+         "bf16+compile": dict(amp="bf16", compile=True, channels_last=True),
+         # the memory format alone (the presets' own default: channels_last at paper and small)
+         "fp32-nchw": dict(amp="off", channels_last=False), "fp32-nhwc": dict(amp="off", channels_last=True)}
 
 
 def make_trainer(preset: str, batch: int, device: str, **kw) -> Trainer:
