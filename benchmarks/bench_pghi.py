@@ -48,6 +48,9 @@ def parse_args(argv=None):
     p.add_argument("--n-long", type=int, default=16, help="clips per signal length")
     p.add_argument("--rounds", type=int, default=5, help="interleaved rounds of the batch and length tables "
                    "(medians printed: one pass cannot tell 1.0 from 1.2 on a shared machine)")
+    p.add_argument("--abba", type=int, default=0, metavar="QUADS",
+                   help="also measure batch 64 against 64 one-clip calls in QUADS quads of the order 1, 64, 64, 1 "
+                        "(then 64, 1, 1, 64): the median ratio with a bootstrap 95 %% interval")
     return p.parse_args(argv)
 
 
@@ -222,6 +225,51 @@ def print_batches(out, sizes):
         print(f"| {name} | " + " | ".join(f"{_median_range(row[s])[0]:.1f}" for s in sizes) + f" | {r} |")
 
 
+def run_abba(paths, specs, quads: int) -> dict[str, list[float]]:
+    """{path: [batch-64 clips/s over one-at-a-time clips/s, one per quad]} on the first 64 clips. A quad times
+    the two in the order 1, 64, 64, 1 (odd quads 64, 1, 1, 64), so a drift that is linear over the quad
+    cancels, and its ratio is of the two sums. CPU time (wall on CUDA), as :func:`run_batches`."""
+    import numpy as np
+    import torch
+
+    pool = np.stack(specs)[:64]
+
+    def timed(fn, arg, cuda):
+        if cuda:
+            torch.cuda.synchronize()
+        t0 = time.perf_counter() if cuda else time.process_time()
+        y = [fn(a) for a in arg][-1]
+        if cuda:
+            _ = y.cpu()
+        return (time.perf_counter() if cuda else time.process_time()) - t0
+
+    out = {}
+    for name, fn in paths.items():
+        fn(pool[:2])  # warm-up
+        one, batch, cuda = list(pool), [pool], "cuda" in name
+        ratios = []
+        for q in range(quads):
+            order = (one, batch, batch, one) if q % 2 == 0 else (batch, one, one, batch)
+            t = [timed(fn, arg, cuda) for arg in order]
+            t_one, t_batch = (t[0] + t[3], t[1] + t[2]) if q % 2 == 0 else (t[1] + t[2], t[0] + t[3])
+            ratios.append(t_one / t_batch)  # same clips: time ratio = clips/s ratio
+        out[name] = ratios
+    return out
+
+
+def print_abba(out) -> None:
+    """Median of the quads' ratios with a bootstrap 95 % interval of that median (2,000 resamples, seed 0)."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    print("\n| path | batch 64 / one at a time, ABBA quads: median | bootstrap 95 % interval | quads | range |")
+    print("|---|---|---|---|---|")
+    for name, r in out.items():
+        r = np.asarray(r)
+        boot = np.median(rng.choice(r, (2000, len(r))), axis=1)
+        lo, hi = np.percentile(boot, [2.5, 97.5])
+        print(f"| {name} | {np.median(r):.3f} | {lo:.3f}–{hi:.3f} | {len(r)} | {r.min():.2f}–{r.max():.2f} |")
+
+
 def run_lengths(files, lengths, n_clips, n_gla, load_audio, rounds: int = 5):
     """ms/clip of PGHI and PGHI + FGLA (numpy, one clip at a time) per signal length L: {L: [[PGHI ms,
     PGHI + FGLA ms] of each round]}; in each of ``rounds`` rounds one method's lengths run back to back,
@@ -302,6 +350,8 @@ def main(argv=None):
     print_table(results)
     if args.batches:
         print_batches(run_batches(batch_paths(cfg, args.n_gla), specs, args.batches, args.rounds), args.batches)
+    if args.abba:
+        print_abba(run_abba(batch_paths(cfg, args.n_gla), specs, args.abba))
     if args.lengths:
         print_lengths(run_lengths(files, args.lengths, args.n_long, args.n_gla, load_audio, args.rounds))
 

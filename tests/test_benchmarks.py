@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,20 @@ def test_bench_pghi_length_table_runs_in_rounds(capsys):
     assert all(ms > 0 for v in rows.values() for p in v for ms in p)
     bench_pghi.print_lengths(rows)
     assert "2 rounds" in capsys.readouterr().out
+
+
+def test_bench_pghi_abba_ratio_sees_a_per_call_cost(capsys):
+    """A path whose every call costs the same CPU time, whatever its batch: 64 one-clip calls cost about 64
+    batch calls, so the ABBA ratio is far above 1; one ratio per quad, printed with its interval."""
+    import numpy as np
+
+    def per_call(batch):
+        t0 = time.process_time()
+        while time.process_time() - t0 < 2e-3:
+            pass
+        return batch
+
+    out = bench_pghi.run_abba({"fixed cost": per_call}, list(np.zeros((64, 2, 2))), quads=2)
+    assert len(out["fixed cost"]) == 2 and min(out["fixed cost"]) > 10
+    bench_pghi.print_abba(out)
+    assert "| fixed cost |" in capsys.readouterr().out
