@@ -81,7 +81,7 @@ class TrainConfig(PresetConfig):
 
 TRAIN_PRESETS = {
     "paper": TrainConfig(channels_last=True, log_every=50, ckpt_every=5000),
-    # channels_last at small too: oneDNN's NHWC convolutions took 13 % less CPU time per iteration on this
+    # channels_last at small too: oneDNN's NHWC convolutions took 0.80-0.87 of the time per iteration on this
     # project's 2-core machine (benchmarks/README.md, Training); same networks, summation order aside
     "small": TrainConfig(batch_size=16, log_every=10, ckpt_every=500, channels_last=True),
     "tiny": TrainConfig(batch_size=4, log_every=1, ckpt_every=0, ema_decay=0.9),
