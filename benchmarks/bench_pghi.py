@@ -176,7 +176,6 @@ def run_batches(paths, specs, sizes, reps: int = 5):
     minutes (this VM's speed drifts by +-20 % between passes), and a drift within a round favours no
     size."""
     import numpy as np
-    import torch
 
     pool = np.stack(specs)
     for fn in paths.values():
@@ -191,18 +190,24 @@ def run_batches(paths, specs, sizes, reps: int = 5):
     for rep in range(reps):
         for name, fn in paths.items():
             for size in (sizes if rep % 2 == 0 else sizes[::-1]):
-                batches, n_batches = work[size], len(work[size])
-                cuda = "cuda" in name
-                if cuda:
-                    torch.cuda.synchronize()
-                t0 = time.perf_counter() if cuda else time.process_time()
-                for batch in batches:
-                    y = fn(batch)
-                if cuda:
-                    _ = y.cpu()
-                sec = (time.perf_counter() if cuda else time.process_time()) - t0
-                rate[name][size].append(n_batches * size / sec)
+                sec = _time_calls(fn, work[size], "cuda" in name)
+                rate[name][size].append(len(work[size]) * size / sec)
     return rate
+
+
+def _time_calls(fn, args, cuda: bool) -> float:
+    """Seconds of fn(a) for every a in args: CPU time of the process, or wall time on CUDA (synchronised
+    before, and the last result copied back after)."""
+    import torch
+
+    if cuda:
+        torch.cuda.synchronize()
+    t0 = time.perf_counter() if cuda else time.process_time()
+    for a in args:
+        y = fn(a)
+    if cuda:
+        _ = y.cpu()
+    return (time.perf_counter() if cuda else time.process_time()) - t0
 
 
 def _median_range(values) -> tuple[float, float, float]:
@@ -230,19 +235,8 @@ def run_abba(paths, specs, quads: int) -> dict[str, list[float]]:
     the two in the order 1, 64, 64, 1 (odd quads 64, 1, 1, 64), so a drift that is linear over the quad
     cancels, and its ratio is of the two sums. CPU time (wall on CUDA), as :func:`run_batches`."""
     import numpy as np
-    import torch
 
     pool = np.stack(specs)[:64]
-
-    def timed(fn, arg, cuda):
-        if cuda:
-            torch.cuda.synchronize()
-        t0 = time.perf_counter() if cuda else time.process_time()
-        y = [fn(a) for a in arg][-1]
-        if cuda:
-            _ = y.cpu()
-        return (time.perf_counter() if cuda else time.process_time()) - t0
-
     out = {}
     for name, fn in paths.items():
         fn(pool[:2])  # warm-up
@@ -250,7 +244,7 @@ def run_abba(paths, specs, quads: int) -> dict[str, list[float]]:
         ratios = []
         for q in range(quads):
             order = (one, batch, batch, one) if q % 2 == 0 else (batch, one, one, batch)
-            t = [timed(fn, arg, cuda) for arg in order]
+            t = [_time_calls(fn, arg, cuda) for arg in order]
             t_one, t_batch = (t[0] + t[3], t[1] + t[2]) if q % 2 == 0 else (t[1] + t[2], t[0] + t[3])
             ratios.append(t_one / t_batch)  # same clips: time ratio = clips/s ratio
         out[name] = ratios
