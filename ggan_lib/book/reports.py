@@ -5,10 +5,10 @@ The numbers are ggan_lib.experiments.reproduce.tables (``table1`` / ``table2`` /
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
+from ggan_lib.experiments.reproduce.manifest import read_manifest
 from ggan_lib.experiments.reproduce.plan import Run
 from ggan_lib.experiments.reproduce.results import read_result, resumed_from
 from ggan_lib.experiments.reproduce.tables import TABLE2_METHODS, build_table, runs_table, write_csv, write_runs_csv
@@ -228,8 +228,4 @@ def speaker_folds(base: str | Path):
 
 def _planned_runs(fold: Path) -> list[str]:
     """Names of the Table II runs a fold's manifest lists ([] without a manifest)."""
-    manifest = fold / "manifest.json"
-    if not manifest.is_file():
-        return []
-    table = json.loads(manifest.read_text()).get("tables", {}).get("2", {})
-    return [r["name"] for r in table.get("runs", [])]
+    return [r["name"] for r in read_manifest(fold).get("tables", {}).get("2", {}).get("runs", [])]

@@ -27,7 +27,7 @@ from ggan_lib.experiments.zoo import GENERATOR_KINDS, load_generator
 
 from .claims import CLAIM, claim_run, claimed_elsewhere, release_run
 from .data import audio_cfg, data_source, load_spectrograms, load_waves
-from .manifest import git_commit, machine, write_manifest
+from .manifest import git_commit, machine, read_manifest, write_manifest
 from .plan import (
                    RUN_DEFAULTS,
                    SHIPPED_CLASSIFIER,
@@ -80,7 +80,7 @@ __all__ = [
     "GENERATOR_KINDS", "load_generator",
     "CLAIM", "claim_run", "claimed_elsewhere", "release_run",
     "audio_cfg", "data_source", "load_spectrograms", "load_waves",
-    "git_commit", "machine", "write_manifest",
+    "git_commit", "machine", "read_manifest", "write_manifest",
     "RUN_DEFAULTS", "SHIPPED_CLASSIFIER", "Options", "Run", "baseline_run", "classifier_run", "default_out",
     "evaluate_run", "ggan_run", "plan", "plan_table1", "plan_table2",
     "NOTEBOOK_PARAMS", "NOTEBOOKS_DIR", "REPO_MARKER", "RESULT", "atomic_write_json", "normalise", "params_from",

@@ -36,13 +36,18 @@ def machine() -> str:
             f"{platform.release()}, Python {platform.python_version()}, torch {torch.__version__}{gpu}")
 
 
+def read_manifest(out: Path) -> dict:
+    """out/manifest.json as written by :func:`write_manifest` ({} when there is none)."""
+    path = Path(out) / "manifest.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def write_manifest(out: Path, argv: Sequence[str], table: int, records: list[RunRecord]) -> Path:
     """out/manifest.json: command, machine, date, git commit and per-run status / wall time (merged by table).
 
     Paths inside the repository are written in portable_params' "<repo>/..." form."""
     path = out / "manifest.json"
-    old = json.loads(path.read_text()) if path.exists() else {}
-    tables = old.get("tables", {})
+    tables = read_manifest(out).get("tables", {})
     # a run another runner executed ('elsewhere' here) keeps the record that runner wrote
     before = {r.get("name"): r for r in tables.get(str(table), {}).get("runs", [])}
     runs = [before.get(r.name, r.__dict__) if r.status == "elsewhere" else r.__dict__ for r in records]
