@@ -81,4 +81,5 @@ if method == "cnn":
 # %%
 for r in rows:
     print(f"{r['method']:>18} {r['fraction'] * 100:5.1f} % draw {r['draw']}: {r['accuracy']:.3f}")
-rp.write_result(out, "train_baseline", PARAMS, {"rows": rows}, wall_s=time.time() - t0, **files)
+rp.write_result(out, "train_baseline", PARAMS, {"rows": rows, "clf_ema_decay": cfg.clf_ema_decay},
+                wall_s=time.time() - t0, **files)

@@ -67,12 +67,15 @@ print({k: round(v, 4) for k, v in last.items()})
 
 # %% [markdown]
 # ## Representation accuracy Cx(F(D(x_test))) and the result
+#
+# `Trainer.classifier()`: the last iterate, as every method of Table II is scored (`clf_ema_decay` = 0; an
+# average of D, F and Cx was tried on a validation speaker and not adopted, `results/diag`).
 
 # %%
-acc = ggan_accuracy(trainer.model, X_test, y_test, device=trainer.device)
+acc = ggan_accuracy(trainer, X_test, y_test, device=trainer.device)  # its scored path (Trainer.classifier)
 rows = [{"method": "GGAN", "fraction": fraction, "draw": draw, "seed": draw_seed(seed, draw), "n_labelled": len(idx),
          "accuracy": acc}]
 rp.write_result(out, "train_ggan", PARAMS, {"accuracy": acc, "rows": rows, "iteration": trainer.iteration,
-                                           "last_losses": last},
+                                           "last_losses": last, "clf_ema_decay": trainer.cfg.clf_ema_decay},
                 checkpoint=str(checkpoint), wall_s=time.time() - t0, resumed_from=resumed_from)
 print(f"test accuracy {acc:.3f}")

@@ -12,14 +12,14 @@ RUNTIME_FIELDS = frozenset({"device", "compile", "channels_last", "log_every", "
 # The valid range of every number of TrainConfig (config.base.check_ranges: finite, within the bounds).
 TRAIN_RANGES = {"batch_size": (2, None, False, False), "k_disc": POS_INT, "lr_g": POS, "lr_d": POS,
                 "betas": UNIT_OPEN_HI, "adam_eps": POS, "ema_decay": UNIT, "ema_start": NONNEG,
-                "ema_warmup": NONNEG, "ema_standing_batches": NONNEG,
+                "ema_warmup": NONNEG, "ema_standing_batches": NONNEG, "clf_ema_decay": UNIT_OPEN_HI,
                 "log_every": POS_INT, "ckpt_every": NONNEG, "seed": NONNEG}
 
 
 # Fields added after checkpoints were shipped, with the value that reproduces those runs exactly
 # (ema_standing_batches is a sampling-time field, RUNTIME_FIELDS: it never blocks a load; a run resumed from a
 # file without it keeps sampling as it did, without standing statistics, unless it is overridden).
-LEGACY_FIELDS = {"ema_warmup": 0, "ema_standing_batches": 0}
+LEGACY_FIELDS = {"ema_warmup": 0, "ema_standing_batches": 0, "clf_ema_decay": 0.0}
 # Standing BatchNorm statistics of the EMA G (ggan_lib.train.ema.standing_bn_stats): this many batches of
 # STANDING_BATCH_SIZE fresh codes at sample time, for every model (GGAN, both BigGANs, loaded files).
 STANDING_BATCHES = 16
@@ -54,6 +54,10 @@ class TrainConfig(PresetConfig):
     # sample() re-estimates the EMA G's BatchNorm statistics on this many batches of STANDING_BATCH_SIZE fresh
     # codes, at most once per iteration (BigGAN's standing statistics); 0: G's copied running statistics
     ema_standing_batches: int = STANDING_BATCHES
+    # > 0: score Table II's classifier path by an EMA (Polyak average) of D, F and Cx with this decay
+    # (ggan_lib.train.ema.PathEMA; warm-up ema_warmup's). 0 (the default): the last iterate. An average of
+    # 0.99 / 0.999 was tried for every method on a validation speaker and not adopted (results/diag, issue 13)
+    clf_ema_decay: float = 0.0
     df_fresh_features: bool = True              # Df step sees D after the D1 step (Algorithm 1 order); False reuses D1's
     fc_reuse_fakes: bool = False                # FC reuses ECG's (pre-update) fakes instead of a fresh G forward
     sync_bn: bool = False                       # SyncBatchNorm in G across ranks (CUDA + torch.distributed only)
@@ -95,9 +99,10 @@ BASELINE_RANGES = {"batch_size": (2, None, False, False), "k_disc": POS_INT, "lr
                    "enc_latent_recon": NONNEG, "lr_clf": POS, "clf_betas": UNIT_OPEN_HI,
                    "clf_weight_decay": NONNEG, "gan_iters": NONNEG, "enc_iters": NONNEG, "cnn_iters": NONNEG,
                    "clf_iters": NONNEG, "seed": NONNEG, "log_every": POS_INT, "ckpt_every": NONNEG,
-                   "ema_decay": UNIT, "ema_start": NONNEG, "ema_warmup": NONNEG, "ema_standing_batches": NONNEG}
+                   "ema_decay": UNIT, "ema_start": NONNEG, "ema_warmup": NONNEG, "ema_standing_batches": NONNEG,
+                   "clf_ema_decay": UNIT_OPEN_HI}
 # Baseline checkpoints written before the BigGANs kept an EMA of G read back as they ran: without one.
-BASELINE_LEGACY_FIELDS = {"ema": False}
+BASELINE_LEGACY_FIELDS = {"ema": False, "clf_ema_decay": 0.0}
 
 @dataclass(frozen=True)
 class BaselineConfig(PresetConfig):
@@ -130,6 +135,9 @@ class BaselineConfig(PresetConfig):
     ema_start: int = 0
     ema_warmup: int = 10
     ema_standing_batches: int = STANDING_BATCHES
+    # the EMA of the scored networks, as TrainConfig's (the CNN; the ALI encoder and the latent classifier on
+    # E(x)); 0 (the default): the last iterate, as TrainConfig's
+    clf_ema_decay: float = 0.0
     seed: int = 0                               # seeds network init and the data/noise generator
     device: str = "auto"                        # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
     cudnn_benchmark: bool = True                # CUDA: cuDNN autotuning per shape (as the GGAN trainer)

@@ -76,8 +76,12 @@ def export_state(state: dict[str, Any], name: str, use_ema: bool = True) -> dict
             for k, v in state["nets"].items()}
     if use_ema and state.get("ema_G"):
         nets.update({f"G.{k}": v.detach().cpu() for k, v in state["ema_G"].items()})  # sample with the EMA G
+    for name, sd in (state.get("ema_clf") or {}).items():  # classify with the scored path (Trainer.classifier)
+        nets.update({f"{name}.{k}": v.detach().cpu().float() if v.is_floating_point() else v.detach().cpu()
+                     for k, v in sd.items()})
     return {"format": FORMAT, "name": name, "model_cfg": state["model_cfg"], "train_cfg": state["train_cfg"],
-            "iteration": int(state["iteration"]), "g_is_ema": bool(use_ema and state.get("ema_G")), "nets": nets,
+            "iteration": int(state["iteration"]), "g_is_ema": bool(use_ema and state.get("ema_G")),
+            "classifier_is_ema": bool(state.get("ema_clf")), "nets": nets,
             "eval": json.dumps(state.get("eval", {}))}
 
 

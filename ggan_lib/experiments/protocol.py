@@ -24,7 +24,7 @@ from ggan_lib.audio import AudioConfig
 from ggan_lib.config import BaselineConfig, ModelConfig
 from ggan_lib.data import DigitFolder, label_draws
 from ggan_lib.data.splits import draw_seed
-from ggan_lib.metrics.accuracy import GGANClassifier, accuracy, unwrap_model
+from ggan_lib.metrics.accuracy import accuracy, scored_classifier
 from ggan_lib.train.baselines import train_cnn, train_latent_classifier
 from ggan_lib.train.ggan import Trainer
 
@@ -59,10 +59,11 @@ def ali_method(model_cfg, cfg, encoder: nn.Module, n_iters: int | None = None,
 
 def ggan_method(train_fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, int], Any],
                 name: str = "GGAN") -> Method:
-    """GGAN: train_fn(X_train, Xl, yl, seed) trains a GGAN guided by (Xl, yl) and returns it (or its Trainer)."""
+    """GGAN: train_fn(X_train, Xl, yl, seed) trains a GGAN guided by (Xl, yl) and returns it, its Trainer or
+    its scored classifier (ggan_lib.metrics.accuracy.scored_classifier)."""
     def fit(X, y, idx, seed):
         ix = torch.as_tensor(idx)
-        return GGANClassifier(unwrap_model(train_fn(X, X[ix], y[ix], seed)))
+        return scored_classifier(train_fn(X, X[ix], y[ix], seed))
     return Method(name, fit)
 
 
@@ -72,7 +73,7 @@ def ggan_trainer_fn(model_cfg, train_cfg, n_iters: int) -> Callable[..., nn.Modu
         tr = Trainer(model_cfg, train_cfg.replace(seed=seed), X, Xl, yl)
         tr.train(n_iters)
         tr.close()
-        return tr.model
+        return tr.classifier()  # what Table II scores (the last iterate unless clf_ema_decay > 0)
     return train_fn
 
 

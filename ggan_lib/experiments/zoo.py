@@ -49,8 +49,8 @@ _BASELINE_NETS = {"supervised_biggan": ConditionalGenerator, "unsupervised_bigga
 class Pretrained:
     """A loaded generator: the network (eval mode), its configs, the card's recorded metrics and the whole card.
 
-    kind 'ggan': ``model`` is a GGAN with E, Ce, G, D, Dp, D2, F, Cx, Df (G holds the EMA weights when a
-    file held them); 'supervised_biggan' / 'unsupervised_biggan': ``model`` is the baseline's generator.
+    kind 'ggan': ``model`` is a GGAN with E, Ce, G, D, Dp, D2, F, Cx, Df (G holds the EMA weights, D, F, Cx the
+    scored average, when a file held them); 'supervised_biggan' / 'unsupervised_biggan': the baseline's generator.
     standing_batches: batches of standing BN statistics :meth:`standing_stats` re-estimates G's with before the
     first generation (STANDING_BATCHES; load_model gives 0 to in-memory models, whose buffers stay as they are).
     """
@@ -281,13 +281,16 @@ def _check_preset(saved: ModelConfig, preset: str | None, path: Path) -> None:
 
 # ---------------------------------------------------------------------- building
 def ggan_from_weights(mcfg: ModelConfig, nets: dict[str, torch.Tensor], path: Any = "<state>",
-                      ema_G: dict[str, torch.Tensor] | None = None) -> GGAN:
-    """A GGAN of mcfg holding nets (shapes checked), G replaced by ema_G when given; eval mode, no grad."""
+                      ema_G: dict[str, torch.Tensor] | None = None, ema_clf: dict | None = None) -> GGAN:
+    """A GGAN of mcfg holding nets (shapes checked); G from ema_G and D, F, Cx from ema_clf (a checkpoint's
+    average of the scored path, Trainer.classifier) when given; eval mode, no grad."""
     model = GGAN(mcfg)
     ckpt.check_shapes(nets, model.state_dict(), path)
     model.load_state_dict(nets)
     if ema_G:
         model.G.load_state_dict(ema_G)  # sample with the EMA generator, as Trainer.sample does
+    for name, sd in (ema_clf or {}).items():
+        getattr(model, name).load_state_dict(sd)  # classify with the scored path, as Trainer.classifier does
     return model.eval().requires_grad_(False)
 
 
@@ -295,7 +298,7 @@ def _network(kind: str, mcfg: ModelConfig, state: dict[str, Any], path: Path) ->
     """The generator network of a file's state (a GGAN: EMA G when the checkpoint saved one)."""
     if kind == "ggan":
         ema = state.get("ema_G") if state.get("format") == ckpt.FORMAT else None  # an export's G is the EMA G
-        return ggan_from_weights(mcfg, state["nets"], path, ema)
+        return ggan_from_weights(mcfg, state["nets"], path, ema, state.get("ema_clf"))  # an export's D, F, Cx too
     net = _BASELINE_NETS[kind](cfg=mcfg)
     weights = state.get("ema_G") or state["nets"]["G"]  # the EMA G; files from before the baselines kept one: G
     ckpt.check_shapes(weights, net.state_dict(), path)
@@ -305,9 +308,7 @@ def _network(kind: str, mcfg: ModelConfig, state: dict[str, Any], path: Path) ->
 
 def _holds_ema(state: dict[str, Any]) -> bool:
     """Whether the generator built from a file's state holds EMA weights."""
-    if state.get("format") == FORMAT:
-        return bool(state.get("g_is_ema", False))
-    return bool(state.get("ema_G"))
+    return bool(state.get("g_is_ema", False) if state.get("format") == FORMAT else state.get("ema_G"))
 
 
 def _build(path: Path, state: dict[str, Any], *, preset: str | None = None, kind: str | None = None,
@@ -348,14 +349,14 @@ def _from_object(spec: Any, name: str) -> Pretrained | None:
 
 def from_trainer(tr: Any, name: str = "model") -> Pretrained:
     """A snapshot of a GGAN Trainer that samples the project's way (see ggan_lib.train.ema): a copy of its
-    networks with G replaced by the EMA G (when it keeps one) and standing BN statistics re-estimated at first
-    use, so ``from_trainer(tr).sample(n, seed=s)`` equals ``tr.sample(n, seed=s)``. The trainer's own networks
-    are not touched (``load_model(tr)``, by contrast, wraps them as they are)."""
+    networks with G replaced by the EMA G and D, F, Cx by the scored average (when it keeps them), standing BN
+    statistics re-estimated at first use: ``from_trainer(tr).sample(n, seed=s)`` equals ``tr.sample(n, seed=s)``.
+    The trainer's own networks are not touched (``load_model(tr)``, by contrast, wraps them as they are)."""
     ema = tr.ema_G.state_dict() if getattr(tr, "ema_G", None) is not None else None
+    clf = tr.clf_ema.state_dict() if getattr(tr, "clf_ema", None) is not None else None
     nets = {k: v.detach().cpu() for k, v in tr.model.state_dict().items()}
-    model = ggan_from_weights(tr.mcfg, nets, "<trainer>", ema).to(tr.device)
-    card = {"name": name, "iteration": int(tr.iteration)}
-    return Pretrained(model, tr.mcfg, tr.cfg, {}, card, None, "ggan", ema is not None,
+    model = ggan_from_weights(tr.mcfg, nets, "<trainer>", ema, clf).to(tr.device)
+    return Pretrained(model, tr.mcfg, tr.cfg, {}, {"name": name, "iteration": int(tr.iteration)}, None, "ggan", ema is not None,
                       standing_batches=int(tr.cfg.ema_standing_batches) if ema is not None else 0)
 
 

@@ -10,6 +10,8 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import nn
 
+from ggan_lib.model.networks import GGANClassifier  # noqa: F401  (re-exported: its home was here)
+
 
 @contextlib.contextmanager
 def eval_mode(module: nn.Module) -> Iterator[nn.Module]:
@@ -55,31 +57,24 @@ def accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, batch_size: 
     return float((pred == torch.as_tensor(y).cpu()).float().mean())
 
 
-class GGANClassifier(nn.Module):
-    """A trained GGAN's classification path as one module: x -> Cx(F(D(x))) (section IV-C)."""
-
-    def __init__(self, model: nn.Module):  # a GGAN (or anything with D, F, Cx), e.g. Trainer.model
-        super().__init__()
-        self.D, self.F, self.Cx = model.D, model.F, model.Cx
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x (B, 1, H, W) -> logits (B, n_classes)."""
-        return self.Cx(self.F(self.D(x)))
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """x (B, 1, H, W) -> f = F(D(x)) (B, z_dim), the representation of Fig. 5."""
-        return self.F(self.D(x))
-
-
 def unwrap_model(model: Any) -> nn.Module:
     """A GGAN from a GGAN or a ggan_lib.train.ggan.Trainer (its .model)."""
     return model.model if hasattr(model, "model") and not isinstance(model, nn.Module) else model
 
 
+def scored_classifier(model: Any) -> nn.Module:
+    """The x -> Cx(F(D(x))) that Table II scores: a Trainer's ``classifier()`` (the average of D, F and Cx
+    when it keeps one, TrainConfig.clf_ema_decay), or the networks of a GGAN (or anything with D, F, Cx)."""
+    if hasattr(model, "classifier") and not isinstance(model, nn.Module):
+        return model.classifier()
+    return GGANClassifier(unwrap_model(model))
+
+
 def ggan_accuracy(model: Any, X_test: torch.Tensor, y_test: torch.Tensor, *, batch_size: int = 256,
                   device: torch.device | str | None = None) -> float:
-    """Accuracy of Cx(F(D(x_test))) for a trained GGAN (or a Trainer), exactly the paper's Table II measure."""
-    return accuracy(GGANClassifier(unwrap_model(model)), X_test, y_test, batch_size=batch_size, device=device)
+    """Accuracy of Cx(F(D(x_test))) for a trained GGAN or a Trainer (:func:`scored_classifier`), exactly the
+    paper's Table II measure."""
+    return accuracy(scored_classifier(model), X_test, y_test, batch_size=batch_size, device=device)
 
 
 def features(model: nn.Module, X: torch.Tensor, *, batch_size: int = 256,

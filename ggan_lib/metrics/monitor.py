@@ -144,7 +144,7 @@ class Monitor:
     @torch.no_grad()
     def _accuracy(self, trainer) -> float:
         """Cx(F(D(x_val))) accuracy in eval mode (train flags restored; no state changes)."""
-        return ggan_accuracy(trainer.model, self.X_val, self.y_val, batch_size=256, device=trainer.device)
+        return ggan_accuracy(trainer, self.X_val, self.y_val, batch_size=256, device=trainer.device)  # scored path
 
     # ------------------------------------------------------------------ snapshots
     def snapshot_dir(self, iteration: int) -> Path | None:

@@ -226,6 +226,22 @@ class GGAN(nn.Module):
         return self.to(memory_format=torch.channels_last)
 
 
+class GGANClassifier(nn.Module):
+    """A trained GGAN's classification path as one module: x -> Cx(F(D(x))) (section IV-C)."""
+
+    def __init__(self, model: nn.Module):  # a GGAN (or anything with D, F, Cx), e.g. Trainer.model
+        super().__init__()
+        self.D, self.F, self.Cx = model.D, model.F, model.Cx
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, 1, H, W) -> logits (B, n_classes)."""
+        return self.Cx(self.F(self.D(x)))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, 1, H, W) -> f = F(D(x)) (B, z_dim), the representation of Fig. 5."""
+        return self.F(self.D(x))
+
+
 def count_flops(module: nn.Module, *inputs: torch.Tensor) -> int:
     """FLOPs of one no-grad forward of module(*inputs), counted by torch.utils.flop_counter (2 per MAC)."""
     with torch.no_grad(), FlopCounterMode(display=False) as counter:

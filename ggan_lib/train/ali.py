@@ -39,6 +39,7 @@ class ALIEncoderTrainer(BaselineTrainer):
         self.X = X.to(self.device, torch.float32)
         self.add_adam_phase("Dxz", ["Dxz"], cfg.lr_enc, cfg.betas, self.loss_dxz)
         self.add_adam_phase("E", ["E"], cfg.lr_enc, cfg.betas, self.loss_e)
+        self.keep_path_average(["E"])  # E(x) is the representation the latent classifier is scored on
 
     def set_modes(self, owned: list[nn.Module]) -> None:
         """As the engine's, but G always in full eval mode (fixed sampler)."""
@@ -84,5 +85,6 @@ class ALIEncoderTrainer(BaselineTrainer):
 
     @property
     def encoder(self) -> nn.Module:
-        """The encoder E: x (B, 1, H, W) -> z (B, z_dim)."""
-        return self.nets["E"]
+        """The encoder E: x (B, 1, H, W) -> z (B, z_dim), as it is scored: its average
+        (BaselineConfig.clf_ema_decay) or, without one, the live E."""
+        return self.scored("E")

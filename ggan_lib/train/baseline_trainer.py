@@ -20,6 +20,7 @@ from torch import nn
 from ggan_lib.config import PRESETS, BaselineConfig, ModelConfig
 from ggan_lib.io import checkpoint as ckpt
 from ggan_lib.model.latent import sample_z
+from ggan_lib.train.ema import PathEMA, path_ema
 from ggan_lib.train.engine import PhaseEngine, configure_cuda_backends, resolve_device
 
 # Fields that may differ when loading a checkpoint (they change how, not what, is computed).
@@ -29,7 +30,7 @@ RUNTIME_FIELDS = frozenset({"device", "log_every", "ckpt_every", "progress", "te
 EMA_FIELDS = frozenset({"ema", "ema_decay", "ema_start", "ema_warmup", "ema_standing_batches"})
 # BaselineConfig fields a GAN trainer never reads: a GAN checkpoint stays valid when only these change
 NOT_GAN_FIELDS = frozenset({"lr_enc", "enc_k_disc", "enc_latent_recon", "lr_clf", "clf_betas",
-                            "clf_weight_decay", "gan_iters", "enc_iters", "cnn_iters", "clf_iters"})
+                            "clf_weight_decay", "gan_iters", "enc_iters", "cnn_iters", "clf_iters", "clf_ema_decay"})
 
 
 def check_data(name: str, X: torch.Tensor, cfg: ModelConfig) -> None:
@@ -55,6 +56,7 @@ class BaselineTrainer(PhaseEngine):
     """Shared loop of the baseline trainers: networks, phases, log, checkpoints; subclasses add step()."""
 
     kind = "baseline"  # names the trainer in checkpoints (a CNN checkpoint never loads into a GAN trainer)
+    path_avg: PathEMA | None = None  # the scored networks' average (keep_path_average), checkpointed
     unused_fields: frozenset[str] = EMA_FIELDS  # BaselineConfig fields this trainer ignores (not checked on load)
 
     def __init__(self, model_cfg: ModelConfig, cfg: BaselineConfig, nets: dict[str, Callable[[], nn.Module]],
@@ -79,6 +81,15 @@ class BaselineTrainer(PhaseEngine):
                        weight_decay: float = 0.0) -> None:
         """Register a phase: the networks it owns, their Adam optimiser (eps = cfg.adam_eps) and its loss."""
         self.add_phase(name, owned, loss, lr=lr, betas=betas, eps=self.cfg.adam_eps, weight_decay=weight_decay)
+
+    def keep_path_average(self, names: list[str]) -> None:
+        """Average the networks ``names`` after every step (cfg.clf_ema_decay, ggan_lib.train.ema.PathEMA;
+        0: none) for :meth:`scored`; called by the trainers whose networks are scored (CNN, ALI, classifier)."""
+        self.path_avg = path_ema({n: self.nets[n] for n in names}, self.cfg.clf_ema_decay, self.cfg.ema_warmup)
+
+    def scored(self, name: str) -> nn.Module:
+        """Network ``name`` as it is scored: its average when the trainer keeps one, else the live network."""
+        return self.path_avg.nets[name] if self.path_avg is not None else self.nets[name]
 
     def _normal(self, n: int) -> torch.Tensor:
         """n latents from the prior (ModelConfig.z_dist) with the trainer's generator."""
@@ -105,7 +116,9 @@ class BaselineTrainer(PhaseEngine):
         return self._finish_step(out, t0)
 
     def _finish_step(self, out: dict[str, float], t0: float) -> dict[str, float]:
-        """Count, log, checkpoint."""
+        """Average the scored networks, count, log, checkpoint."""
+        if self.path_avg is not None:
+            self.path_avg.update(self.nets, self.iteration)
         self.iteration += 1
         out["sec"] = time.perf_counter() - t0
         self.log_step(out)
@@ -131,7 +144,8 @@ class BaselineTrainer(PhaseEngine):
                 "nets": {n: {k: v.detach().cpu() for k, v in net.state_dict().items()}
                          for n, net in self.nets.items()},
                 "opts": self.opt_states(),
-                "rng": ckpt.rng_state(), "data_rng": self.gen.get_state().cpu()}
+                "rng": ckpt.rng_state(), "data_rng": self.gen.get_state().cpu(),
+                **({"path_avg": self.path_avg.state_dict()} if self.path_avg is not None else {})}
 
     def _check_compatible(self, state: dict[str, Any], path: Any) -> None:
         """Kind, ModelConfig (naming both presets), BaselineConfig and tensor shapes of a checkpoint must match."""
@@ -151,6 +165,8 @@ class BaselineTrainer(PhaseEngine):
         ignore = RUNTIME_FIELDS | self.unused_fields
         if not saved_train["ema"] and not self.cfg.ema:  # no EMA on either side: its settings mean nothing
             ignore |= EMA_FIELDS
+        if self.path_avg is not None:  # the scored networks' average ramps up with ema_warmup
+            ignore -= {"ema_warmup"}
         ckpt.check_config("BaselineConfig", saved_train, self.cfg.to_dict(), path, ignore)
         saved = {f"{n}.{k}": v for n, sd in state["nets"].items() for k, v in sd.items()}
         current = {f"{n}.{k}": v for n, net in self.nets.items() for k, v in net.state_dict().items()}
@@ -161,5 +177,7 @@ class BaselineTrainer(PhaseEngine):
         self._check_compatible(state, path)
         for n, net in self.nets.items():
             net.load_state_dict(state["nets"][n])
+        if self.path_avg is not None:
+            self.path_avg.load_state_dict(state["path_avg"])
         self.gen.set_state(state["data_rng"])
         self.load_common(state)  # optimisers, RNGs, iteration; the log cut back to it

@@ -22,6 +22,7 @@ class _ClassifierTrainer(BaselineTrainer):
         self.inputs, self.y = inputs.to(self.device, torch.float32), y.to(self.device, torch.long)
         self.add_adam_phase("C", ["net"], self.cfg.lr_clf, self.cfg.clf_betas, self.loss_c,
                             self.cfg.clf_weight_decay)
+        self.keep_path_average(["net"])
 
     def loss_c(self):
         """Cross entropy on a mini-batch."""
@@ -38,8 +39,12 @@ class _ClassifierTrainer(BaselineTrainer):
 
     @property
     def model(self) -> nn.Module:
-        """The trained network."""
+        """The trained network (the live one: training continues on it)."""
         return self.nets["net"]
+
+    def classifier(self) -> nn.Module:
+        """The network as it is scored: its average (BaselineConfig.clf_ema_decay) or, without one, the live one."""
+        return self.scored("net")
 
 
 class CNNTrainer(_ClassifierTrainer):
@@ -98,10 +103,11 @@ def encode(encoder: nn.Module, X: torch.Tensor, batch_size: int = 256) -> torch.
 
 def train_cnn(model_cfg: ModelConfig, cfg: BaselineConfig, Xl: torch.Tensor, yl: torch.Tensor,
               n_iters: int | None = None) -> CNNBaseline:
-    """Train the CNN baseline on (Xl, yl) for n_iters (default cfg.cnn_iters); returns it in eval mode."""
+    """Train the CNN baseline on (Xl, yl) for n_iters (default cfg.cnn_iters); returns it as it is scored
+    (CNNTrainer.classifier) in eval mode."""
     tr = CNNTrainer(model_cfg, cfg, Xl, yl)
     tr.train(cfg.cnn_iters if n_iters is None else n_iters)
-    return tr.model
+    return tr.classifier().eval()
 
 
 def train_latent_classifier(model_cfg: ModelConfig, cfg: BaselineConfig, encoder: nn.Module, Xl: torch.Tensor,
@@ -109,4 +115,4 @@ def train_latent_classifier(model_cfg: ModelConfig, cfg: BaselineConfig, encoder
     """Classifier on the frozen encoder's E(Xl) (default cfg.clf_iters steps); returns encoder + classifier."""
     tr = LatentClassifierTrainer(model_cfg, cfg, encode(encoder, Xl), yl)
     tr.train(cfg.clf_iters if n_iters is None else n_iters)
-    return EncoderClassifier(encoder, tr.model.to(next(encoder.parameters()).device)).eval()
+    return EncoderClassifier(encoder, tr.classifier().to(next(encoder.parameters()).device)).eval()

@@ -32,6 +32,7 @@ import time
 import warnings
 from collections import defaultdict
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import torch
@@ -42,13 +43,14 @@ from ggan_lib.config import RUNTIME_FIELDS, TRAIN_PRESETS, ModelConfig, TrainCon
 from ggan_lib.io import checkpoint as ckpt
 from ggan_lib.io.logs import read_log  # noqa: F401  (re-exported for notebooks)
 from ggan_lib.model.latent import sampling_codes
-from ggan_lib.model.networks import GGAN
+from ggan_lib.model.networks import GGAN, GGANClassifier
 from ggan_lib.train import hooks
-from ggan_lib.train.ema import GeneratorEMA
+from ggan_lib.train.ema import GeneratorEMA, path_ema
 from ggan_lib.train.engine import NonFiniteLossError, Phase, configure_cuda_backends, resolve_device  # noqa: F401
 from ggan_lib.train.ggan_phases import PHASES, Algorithm1Phases, Batch  # noqa: F401  (re-exported)
 
 NETS = ("E", "Ce", "G", "D", "Dp", "D2", "F", "Cx", "Df")
+CLASSIFIER_PATH = ("D", "F", "Cx")  # x -> Cx(F(D(x))), what Table II scores
 
 
 class Trainer(GeneratorEMA, Algorithm1Phases):
@@ -97,6 +99,8 @@ class Trainer(GeneratorEMA, Algorithm1Phases):
         self.set_networks({n: getattr(model, n) for n in NETS})
         self.broadcast(list(self.model.parameters()) + list(self.model.buffers()))
         self.init_ema()  # the EMA copy of G (ggan_lib.train.ema.GeneratorEMA)
+        # the scored classifier path's average (None: the last iterate is scored)
+        self.clf_ema = path_ema({n: getattr(model, n) for n in CLASSIFIER_PATH}, cfg.clf_ema_decay, cfg.ema_warmup)
         if cfg.compile:  # in place: state_dict keys stay those of the plain modules
             for net in self.nets.values():
                 net.compile()
@@ -135,6 +139,8 @@ class Trainer(GeneratorEMA, Algorithm1Phases):
             for k, v in self.run_step(self.phases[name], self.sample_batch()).items():
                 acc[k].append(v)
         self._update_ema()
+        if self.clf_ema is not None:
+            self.clf_ema.update(self.nets, self.iteration)
         self.iteration += 1
         out = {k: sum(v) / len(v) for k, v in acc.items()}
         out["g_forwards"] = float(self.g_forward_calls - calls0)
@@ -216,6 +222,13 @@ class Trainer(GeneratorEMA, Algorithm1Phases):
             bn.track_running_stats = True
         return self.forward_g(self.sampling_g(use_ema), z, c).float()
 
+    def classifier(self, use_ema: bool = True) -> GGANClassifier:
+        """The classification path x -> Cx(F(D(x))) that Table II scores: the average of D, F and Cx
+        (``clf_ema_decay``, ggan_lib.train.ema.PathEMA) when there is one and ``use_ema``, else the live
+        networks. Its modules are the trainer's own (not copies): score it, do not train it."""
+        nets = self.clf_ema.nets if use_ema and self.clf_ema is not None else self.nets
+        return GGANClassifier(SimpleNamespace(**{n: nets[n] for n in CLASSIFIER_PATH}))
+
     # ---------------------------------------------------------------- checkpoints
     def _data_rng_states(self) -> list[torch.Tensor]:
         """Every rank's data/noise generator state (gathered under torchrun: a collective)."""
@@ -235,6 +248,7 @@ class Trainer(GeneratorEMA, Algorithm1Phases):
             "train_cfg": json.dumps(self.cfg.to_dict()),
             "nets": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
             "ema_G": self.ema_state(),
+            "ema_clf": self.clf_ema.state_dict() if self.clf_ema is not None else {},
             "opts": self.opt_states(),
             "rng": ckpt.rng_state(),
             "data_rng": gens,
@@ -252,6 +266,8 @@ class Trainer(GeneratorEMA, Algorithm1Phases):
         ckpt.check_shapes(state["nets"], self.model.state_dict(), path)
         self.model.load_state_dict(state["nets"])
         self.load_ema(state)
+        if self.clf_ema is not None:
+            self.clf_ema.load_state_dict(state["ema_clf"])
         gens = state["data_rng"]
         if len(gens) == self.world:
             self.gen.set_state(gens[self.rank])
