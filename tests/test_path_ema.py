@@ -137,3 +137,25 @@ def test_the_ali_encoder_is_scored_by_its_average():
     tr = ALIEncoderTrainer(MCFG, _bcfg(), UnconditionalGenerator(cfg=MCFG), X)
     tr.train(2)
     assert tr.encoder is tr.path_avg.nets["E"] and tr.encoder is not tr.nets["E"]
+
+
+def test_the_committed_deciding_runs_give_the_recorded_decision(tmp_path):
+    """results/diag's curves read back to the README's figures, and they fail the rule (not adopted)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from pathlib import Path
+
+    from ggan_lib.book import reports, viz
+    assert reports.validation_curves(tmp_path) == (None, None)
+    diag = Path(__file__).resolve().parents[1] / "results" / "diag"
+    if not list(diag.glob("ema_*_f*.json")):
+        pytest.skip("results/diag is not in this checkout")
+    curves, summary = reports.validation_curves(diag)
+    m = summary.set_index(["method", "labels", "variant"])["mean"]
+    assert m[("GGAN", "5 %", "last iterate")] == pytest.approx(24.0, abs=0.05)
+    assert m[("GGAN", "5 %", "average 0.99")] == pytest.approx(23.4, abs=0.05)
+    assert m[("CNN", "5 %", "last iterate")] == pytest.approx(32.2, abs=0.05)
+    # the rule: adopt only if the average is >= the last iterate for GGAN at both fractions
+    assert any(m[("GGAN", f, "average 0.99")] < m[("GGAN", f, "last iterate")] for f in ("5 %", "1 %"))
+    assert set(curves["variant"]) == {"last iterate", "average 0.99", "average 0.999"}
+    assert len(viz.plot_validation_curves(curves).axes) == 2

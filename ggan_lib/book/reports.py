@@ -229,3 +229,28 @@ def speaker_folds(base: str | Path):
 def _planned_runs(fold: Path) -> list[str]:
     """Names of the Table II runs a fold's manifest lists ([] without a manifest)."""
     return [r["name"] for r in read_manifest(fold).get("tables", {}).get("2", {}).get("runs", [])]
+
+
+def validation_curves(folder: str | Path, window: tuple[int, int] = (1500, 2000)):
+    """The deciding runs of an averaged-vs-last-iterate comparison (``results/diag/ema_*.json``, written by
+    ``results/diag/diag_ema.py``) as two DataFrames: ``curves`` (method, labels, iteration, variant, val %,
+    fit %) and ``summary`` (method, labels, variant: mean and range of val % over the iterations in
+    ``window``, the rule's figures); (None, None) when the folder holds none."""
+    import json
+
+    import pandas as pd
+
+    rows = []
+    for path in sorted(Path(folder).glob("ema_*_f*.json")):
+        run = json.loads(path.read_text())
+        for rec in run["curve"]:
+            for variant in [k for k in rec if k not in ("it", "cpu")]:
+                rows.append({"method": run["what"].upper(), "labels": f"{100 * run['frac']:g} %", "iteration": rec["it"],
+                             "variant": "last iterate" if variant == "live" else f"average {variant[3:]}",
+                             "val": 100 * rec[variant]["val"], "fit": 100 * rec[variant]["fit"]})
+    if not rows:
+        return None, None
+    curves = pd.DataFrame(rows)
+    w = curves[curves["iteration"].between(*window)]
+    summary = (w.groupby(["method", "labels", "variant"])["val"].agg(["mean", "min", "max"]).round(1).reset_index())
+    return curves, summary

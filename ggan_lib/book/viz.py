@@ -299,3 +299,24 @@ def show_snapshots(run_dir, which: Sequence[int] | None = None, n_audio: int = 5
         waves = [sf.read(w, dtype="float32")[0] for w in wavs]
         display(audio_table(waves, [w.stem for w in wavs], ncols=n_audio))
     return [d.name for d in snaps]
+
+
+def plot_validation_curves(curves, window: tuple[int, int] | None = (1500, 2000)):
+    """Validation accuracy against iteration, one panel per labelled fraction, a line per method and variant
+    (reports.validation_curves' ``curves``); ``window`` shaded (the iterations a decision averages)."""
+    import matplotlib.pyplot as plt
+
+    fracs = sorted(curves["labels"].unique(), key=lambda s: -float(s.split()[0]))
+    colors = {m: f"C{i}" for i, m in enumerate(sorted(curves["method"].unique()))}
+    fig, axes = plt.subplots(1, len(fracs), figsize=(5.2 * len(fracs), 3.4), sharey=True, squeeze=False)
+    for ax, frac in zip(axes[0], fracs):
+        for (method, variant), g in curves[curves["labels"] == frac].groupby(["method", "variant"]):
+            ls = "-" if variant == "last iterate" else ("--" if variant.endswith("0.99") else ":")
+            ax.plot(g["iteration"], g["val"], ls=ls, lw=1.4, color=colors[method], label=f"{method}, {variant}")
+        if window:
+            ax.axvspan(*window, color="0.9", zorder=0)
+        ax.axhline(10, color="0.5", lw=0.8, ls=":")
+        ax.set(title=f"{frac} labels", xlabel="iteration / step", ylabel="validation accuracy, %")
+    axes[0][-1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
