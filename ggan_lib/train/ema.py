@@ -166,7 +166,7 @@ class PathEMA:
 
     @torch.no_grad()
     def update(self, nets: dict[str, nn.Module], step: int) -> None:
-        """Average in the live ``nets`` after ``step`` completed steps (0 for the first update: a copy)."""
+        """Average in the live ``nets`` after ``step`` completed steps (0: the first update, decay ramped)."""
         d = ema_decay_at(step, self.decay, self.warmup)
         for n, avg in self.nets.items():
             update_ema(avg, nets[n], d)
