@@ -47,7 +47,7 @@ def test_ggan_scores_the_average_of_d_f_cx_and_trains_the_live_networks():
     for n in CLASSIFIER_PATH:
         assert getattr(scored, n) is tr.clf_ema.nets[n] and getattr(live, n) is tr.nets[n]
         assert all(not p.requires_grad for p in getattr(scored, n).parameters())
-    # the average lies between the start and the live weights, and equals neither
+    # after 3 steps the average equals neither the initial nor the live weights
     key = next(k for k, v in start["Cx"].items() if v.is_floating_point())
     w0, w_live, w_avg = start["Cx"][key], tr.nets["Cx"].state_dict()[key], tr.clf_ema.nets["Cx"].state_dict()[key]
     assert not torch.equal(w_avg, w_live) and not torch.equal(w_avg, w0)
