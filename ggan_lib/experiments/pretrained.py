@@ -72,13 +72,15 @@ LICENCE_NOTE = ("Trained on the Free Spoken Digit Dataset (FSDD; Jakobovski/free
 # ---------------------------------------------------------------------- export
 def export_state(state: dict[str, Any], name: str, use_ema: bool = True) -> dict[str, Any]:
     """The small, weights-only export of a training checkpoint state (Trainer.state_dict / best.pt)."""
-    nets = {k: v.detach().cpu().float() if v.is_floating_point() else v.detach().cpu()
-            for k, v in state["nets"].items()}
+    def weights(sd: dict[str, torch.Tensor], prefix: str = "") -> dict[str, torch.Tensor]:
+        return {prefix + k: v.detach().cpu().float() if v.is_floating_point() else v.detach().cpu()
+                for k, v in sd.items()}
+
+    nets = weights(state["nets"])
     if use_ema and state.get("ema_G"):
         nets.update({f"G.{k}": v.detach().cpu() for k, v in state["ema_G"].items()})  # sample with the EMA G
-    for name, sd in (state.get("ema_clf") or {}).items():  # classify with the scored path (Trainer.classifier)
-        nets.update({f"{name}.{k}": v.detach().cpu().float() if v.is_floating_point() else v.detach().cpu()
-                     for k, v in sd.items()})
+    for net, sd in (state.get("ema_clf") or {}).items():  # classify with the scored path (Trainer.classifier)
+        nets.update(weights(sd, f"{net}."))
     return {"format": FORMAT, "name": name, "model_cfg": state["model_cfg"], "train_cfg": state["train_cfg"],
             "iteration": int(state["iteration"]), "g_is_ema": bool(use_ema and state.get("ema_G")),
             "classifier_is_ema": bool(state.get("ema_clf")), "nets": nets,
