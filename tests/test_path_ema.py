@@ -100,7 +100,7 @@ def test_exports_and_snapshots_classify_with_the_average():
     X, _, _ = synthetic_data(MCFG)
     want = predict_logits(tr.classifier(), X)
     export = export_state(tr.state_dict(), "t")
-    assert export["classifier_is_ema"]
+    assert export["classifier_is_ema"] and export["name"] == "t"  # the export's name, not a network's
     model = ggan_from_weights(MCFG, export["nets"])
     assert torch.allclose(predict_logits(scored_classifier(model), X), want, atol=1e-6)
     assert torch.allclose(predict_logits(scored_classifier(from_trainer(tr).model), X), want, atol=1e-6)
@@ -114,11 +114,11 @@ def test_the_cnn_is_scored_by_its_average():
     X, Xl, yl = synthetic_data(MCFG)
     tr = CNNTrainer(MCFG, _bcfg(), Xl, yl)
     tr.train(4)
-    assert tr.classifier() is tr.path_avg.nets["net"] and tr.classifier() is not tr.model
+    assert tr.classifier() is tr.clf_ema.nets["net"] and tr.classifier() is not tr.model
     net = train_cnn(MCFG, _bcfg(), Xl, yl, 4)    # the protocol's CNN: the same run's average
     assert torch.equal(predict_logits(net, X), predict_logits(tr.classifier(), X))
     off = CNNTrainer(MCFG, _bcfg(clf_ema_decay=0.0), Xl, yl)
-    assert off.path_avg is None and off.classifier() is off.model
+    assert off.clf_ema is None and off.classifier() is off.model
 
 
 def test_baseline_checkpoints_keep_the_average(tmp_path):
@@ -136,7 +136,7 @@ def test_the_ali_encoder_is_scored_by_its_average():
     X, _, _ = synthetic_data(MCFG)
     tr = ALIEncoderTrainer(MCFG, _bcfg(), UnconditionalGenerator(cfg=MCFG), X)
     tr.train(2)
-    assert tr.encoder is tr.path_avg.nets["E"] and tr.encoder is not tr.nets["E"]
+    assert tr.encoder is tr.clf_ema.nets["E"] and tr.encoder is not tr.nets["E"]
 
 
 def test_the_committed_deciding_runs_give_the_recorded_decision(tmp_path):

@@ -56,7 +56,7 @@ class BaselineTrainer(PhaseEngine):
     """Shared loop of the baseline trainers: networks, phases, log, checkpoints; subclasses add step()."""
 
     kind = "baseline"  # names the trainer in checkpoints (a CNN checkpoint never loads into a GAN trainer)
-    path_avg: PathEMA | None = None  # the scored networks' average (keep_path_average), checkpointed
+    clf_ema: PathEMA | None = None  # the scored networks' average (keep_path_average), checkpointed (as Trainer.clf_ema)
     unused_fields: frozenset[str] = EMA_FIELDS  # BaselineConfig fields this trainer ignores (not checked on load)
 
     def __init__(self, model_cfg: ModelConfig, cfg: BaselineConfig, nets: dict[str, Callable[[], nn.Module]],
@@ -85,11 +85,11 @@ class BaselineTrainer(PhaseEngine):
     def keep_path_average(self, names: list[str]) -> None:
         """Average the networks ``names`` after every step (cfg.clf_ema_decay, ggan_lib.train.ema.PathEMA;
         0: none) for :meth:`scored`; called by the trainers whose networks are scored (CNN, ALI, classifier)."""
-        self.path_avg = path_ema({n: self.nets[n] for n in names}, self.cfg.clf_ema_decay, self.cfg.ema_warmup)
+        self.clf_ema = path_ema({n: self.nets[n] for n in names}, self.cfg.clf_ema_decay, self.cfg.ema_warmup)
 
     def scored(self, name: str) -> nn.Module:
         """Network ``name`` as it is scored: its average when the trainer keeps one, else the live network."""
-        return self.path_avg.nets[name] if self.path_avg is not None else self.nets[name]
+        return self.clf_ema.nets[name] if self.clf_ema is not None else self.nets[name]
 
     def _normal(self, n: int) -> torch.Tensor:
         """n latents from the prior (ModelConfig.z_dist) with the trainer's generator."""
@@ -117,8 +117,8 @@ class BaselineTrainer(PhaseEngine):
 
     def _finish_step(self, out: dict[str, float], t0: float) -> dict[str, float]:
         """Average the scored networks, count, log, checkpoint."""
-        if self.path_avg is not None:
-            self.path_avg.update(self.nets, self.iteration)
+        if self.clf_ema is not None:
+            self.clf_ema.update(self.nets, self.iteration)
         self.iteration += 1
         out["sec"] = time.perf_counter() - t0
         self.log_step(out)
@@ -145,7 +145,7 @@ class BaselineTrainer(PhaseEngine):
                          for n, net in self.nets.items()},
                 "opts": self.opt_states(),
                 "rng": ckpt.rng_state(), "data_rng": self.gen.get_state().cpu(),
-                **({"path_avg": self.path_avg.state_dict()} if self.path_avg is not None else {})}
+                **({"ema_clf": self.clf_ema.state_dict()} if self.clf_ema is not None else {})}
 
     def _check_compatible(self, state: dict[str, Any], path: Any) -> None:
         """Kind, ModelConfig (naming both presets), BaselineConfig and tensor shapes of a checkpoint must match."""
@@ -165,7 +165,7 @@ class BaselineTrainer(PhaseEngine):
         ignore = RUNTIME_FIELDS | self.unused_fields
         if not saved_train["ema"] and not self.cfg.ema:  # no EMA on either side: its settings mean nothing
             ignore |= EMA_FIELDS
-        if self.path_avg is not None:  # the scored networks' average ramps up with ema_warmup
+        if self.clf_ema is not None:  # the scored networks' average ramps up with ema_warmup
             ignore -= {"ema_warmup"}
         ckpt.check_config("BaselineConfig", saved_train, self.cfg.to_dict(), path, ignore)
         saved = {f"{n}.{k}": v for n, sd in state["nets"].items() for k, v in sd.items()}
@@ -177,7 +177,7 @@ class BaselineTrainer(PhaseEngine):
         self._check_compatible(state, path)
         for n, net in self.nets.items():
             net.load_state_dict(state["nets"][n])
-        if self.path_avg is not None:
-            self.path_avg.load_state_dict(state["path_avg"])
+        if self.clf_ema is not None:
+            self.clf_ema.load_state_dict(state["ema_clf"])
         self.gen.set_state(state["data_rng"])
         self.load_common(state)  # optimisers, RNGs, iteration; the log cut back to it
