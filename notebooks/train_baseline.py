@@ -42,7 +42,7 @@ from pathlib import Path
 from ggan_lib.config import ModelConfig
 from ggan_lib.experiments import reproduce as rp
 from ggan_lib.experiments.protocol import accuracy_protocol, ali_method, cnn_method
-from ggan_lib.train.baselines import BaselineConfig, SupervisedGANTrainer, train_unsupervised_baseline
+from ggan_lib.train.baselines import BaselineConfig, SupervisedGANTrainer, train_stage, train_unsupervised_baseline
 
 PARAMS = rp.params_from(globals(), "train_baseline")
 if method not in ("supervised", "unsupervised", "cnn"):
@@ -61,14 +61,16 @@ rows, files = [], {}
 
 # %%
 if method == "supervised":
-    gan = SupervisedGANTrainer(mcfg, cfg, X, y, out_dir=out / "gan")
-    gan.train(gan_iters)
+    gan = train_stage(SupervisedGANTrainer(mcfg, cfg, X, y, out_dir=out / "gan"), gan_iters)  # resumes
     files["checkpoint"] = str(gan.save())
+    files["resumed_from"] = {"gan": gan.resumed_from}
     gan.close()
 
 # %%
 if method == "unsupervised":
-    G, encoder = train_unsupervised_baseline(mcfg, cfg, X, gan_iters, enc_iters, out_dir=out)
+    files["resumed_from"] = {}  # the iteration each stage's training began at in this invocation (0: from scratch)
+    G, encoder = train_unsupervised_baseline(mcfg, cfg, X, gan_iters, enc_iters, out_dir=out,
+                                             resumed=files["resumed_from"])
     files["checkpoint"] = str(out / "gan" / "unsupervised_biggan.pt")
     files["encoder"] = str(out / "encoder" / "ali_encoder.pt")
     if fractions:

@@ -213,7 +213,7 @@ def test_unsupervised_stages_resume_and_reuse_the_gan(tmp_path):
     assert "not resuming" in msgs[1] and "enc_latent_recon" in msgs[1]  # the encoder's config changed
     assert ali.iteration == 2
     more = bt.train_stage(bt.UnsupervisedGANTrainer(MCFG, cfg(), X, out_dir=tmp_path / "gan"), 3, log=msgs.append)
-    assert more.iteration == 3
+    assert more.iteration == 3 and more.resumed_from == 2
     fresh = bt.train_stage(bt.UnsupervisedGANTrainer(MCFG, cfg(), X, out_dir=tmp_path / "gan"), 1, log=msgs.append)
     assert fresh.iteration == 1  # the 3-iteration checkpoint was not loaded for a 1-iteration request
 
@@ -425,3 +425,20 @@ def test_sample_uses_the_ema_with_standing_stats_by_default(kind):
     assert torch.allclose(tr.sample(5, seed=7, use_ema=False), raw, atol=1e-6)
     assert not torch.allclose(got, raw, atol=1e-4)
     assert not changed(G_before, tr)  # sampling changed neither G nor D (buffers included)
+
+
+def test_the_pipeline_records_where_each_stage_began_and_retrains_a_stale_encoder(tmp_path):
+    """train_unsupervised_baseline(resumed=...) receives each stage's starting iteration (what result.json
+    records); after the GAN has trained on, the encoder of the old G is not resumed but trained afresh."""
+    X, _ = data()
+    first = {}
+    bt.train_unsupervised_baseline(MCFG, cfg(), X, gan_iters=2, enc_iters=2, out_dir=tmp_path, resumed=first)
+    assert first == {"gan": 0, "encoder": 0}
+    again = {}
+    bt.train_unsupervised_baseline(MCFG, cfg(), X, gan_iters=2, enc_iters=3, out_dir=tmp_path, resumed=again)
+    assert again == {"gan": 2, "encoder": 2}  # both finished stages continued, not redone
+    longer = {}
+    G, _ = bt.train_unsupervised_baseline(MCFG, cfg(), X, gan_iters=3, enc_iters=3, out_dir=tmp_path, resumed=longer)
+    assert longer == {"gan": 2, "encoder": 0}  # the 3-iteration encoder was trained against the 2-iteration G
+    enc = torch.load(tmp_path / "encoder" / "ali_encoder.pt", weights_only=False)["nets"]["G"]
+    assert all(torch.equal(enc[k], v) for k, v in G.state_dict().items())  # its frozen G is the GAN's latest

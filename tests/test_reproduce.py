@@ -142,6 +142,8 @@ def test_killed_run_resumes_only_what_is_missing(tables, env, monkeypatch):
     run continues from its checkpoint (here the last iteration's), to the same accuracy."""
     before = results.read_result(tables / "runs" / "ggan_f5_d1")
     assert before["resumed_from"] == 0 and before["params"]["ckpt_every"] == 1
+    unsup = results.read_result(tables / "runs" / "unsupervised")  # a baseline records it per stage
+    assert unsup["resumed_from"] == {"gan": 0, "encoder": 0} and results.resumed_from(unsup) == "gan 0, encoder 0"
     (tables / "runs" / "ggan_f5_d1" / "result.json").unlink()  # as if killed mid-notebook
     calls = _counting_execute(monkeypatch)
     assert cli.main(_argv(env, 2)) == 0

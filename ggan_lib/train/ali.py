@@ -8,6 +8,7 @@ from torch import nn
 
 from ggan_lib import losses as L  # called as L.name so tests can monkeypatch a loss
 from ggan_lib.config import BaselineConfig, ModelConfig
+from ggan_lib.io import checkpoint as ckpt
 from ggan_lib.model.baselines import ALIEncoder, ALIJointDiscriminator, UnconditionalGenerator
 from ggan_lib.train.baseline_trainer import BaselineTrainer, check_data
 
@@ -78,6 +79,15 @@ class ALIEncoderTrainer(BaselineTrainer):
             loss = adv + self.cfg.enc_latent_recon * rec
             logs["e_rec"] = rec
         return loss, {"e": loss, **logs}
+
+    def _check_compatible(self, state, path) -> None:
+        """As BaselineTrainer's, and the checkpoint's frozen G must be this trainer's: an encoder trained
+        against another G (the GAN trained on since, or retrained) is not resumed (train_stage starts afresh)."""
+        super()._check_compatible(state, path)
+        saved, current = state["nets"]["G"], self.nets["G"].state_dict()
+        if any(not torch.equal(saved[k].cpu(), v.cpu()) for k, v in current.items()):
+            raise ckpt.CheckpointMismatchError(f"{path}: this encoder was trained against another generator "
+                                               "(the GAN has changed since)")
 
     def step(self) -> dict[str, float]:
         """enc_k_disc joint-D steps, then one encoder step."""

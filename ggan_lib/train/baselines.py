@@ -36,7 +36,8 @@ from ggan_lib.train.gan import SupervisedGANTrainer, UnsupervisedGANTrainer  # n
 
 def train_stage(trainer: BaselineTrainer, n_iters: int, log=print) -> BaselineTrainer:
     """Train to n_iters in total, first resuming from trainer.out_dir/<kind>.pt when it holds <= n_iters
-    iterations of the same configuration (a killed or finished earlier run of this folder); else from scratch."""
+    iterations of the same configuration (a killed or finished earlier run of this folder); else from scratch.
+    ``trainer.resumed_from``: the iteration this call started training at (0: from scratch)."""
     path = trainer.out_dir / f"{trainer.kind}.pt" if trainer.out_dir is not None else None
     if path is not None and path.is_file():
         try:
@@ -47,17 +48,20 @@ def train_stage(trainer: BaselineTrainer, n_iters: int, log=print) -> BaselineTr
                 log(f"{trainer.kind}: resumed from {path} at iteration {trainer.iteration}")
         except ckpt.CheckpointMismatchError as e:
             log(f"{trainer.kind}: not resuming, {e}")
+    trainer.resumed_from = trainer.iteration
     trainer.train(max(0, n_iters - trainer.iteration))
     return trainer
 
 
 def train_unsupervised_baseline(model_cfg: ModelConfig, cfg: BaselineConfig, X,
                                 gan_iters: int | None = None, enc_iters: int | None = None,
-                                out_dir: str | os.PathLike | None = None) -> tuple[nn.Module, nn.Module]:
+                                out_dir: str | os.PathLike | None = None,
+                                resumed: dict[str, int] | None = None) -> tuple[nn.Module, nn.Module]:
     """Unsupervised BigGAN on X, then its ALI encoder with G frozen; returns (G, encoder) in eval mode.
 
     With out_dir, each stage resumes from its checkpoint there (train_stage), so a rerun after a
-    change of the encoder's settings reuses the finished GAN."""
+    change of the encoder's settings reuses the finished GAN. ``resumed`` (a dict), if given, receives
+    the iteration each stage started training at: {"gan": ..., "encoder": ...} (0: from scratch)."""
     sub = (lambda name: Path(out_dir) / name) if out_dir is not None else (lambda name: None)
     gan = train_stage(UnsupervisedGANTrainer(model_cfg, cfg, X, out_dir=sub("gan")),
                       cfg.gan_iters if gan_iters is None else gan_iters)
@@ -67,6 +71,8 @@ def train_unsupervised_baseline(model_cfg: ModelConfig, cfg: BaselineConfig, X,
                       cfg.enc_iters if enc_iters is None else enc_iters)
     if out_dir is not None:
         ali.save()
+    if resumed is not None:
+        resumed.update(gan=gan.resumed_from, encoder=ali.resumed_from)
     gan.close()
     ali.close()
     return gan.nets["G"].eval(), ali.encoder.eval()

@@ -299,9 +299,10 @@ class PhaseEngine:
             return None
         return ckpt.save_checkpoint(path, state, keep_previous=default)
 
-    def load(self, path: str | os.PathLike) -> None:
-        """Load a checkpoint written by save() into this trainer (same configs)."""
-        self.load_state_dict(ckpt.load_checkpoint(path), path)  # CPU: RNG states must stay there
+    def load(self, path: str | os.PathLike, state: dict[str, Any] | None = None) -> None:
+        """Load a checkpoint written by save() into this trainer (same configs); ``state``: the file's
+        contents when the caller has already read it (ckpt.load_checkpoint(path)), so it is read once."""
+        self.load_state_dict(ckpt.load_checkpoint(path) if state is None else state, path)  # CPU: RNG states
         self.last_checkpoint = Path(path)
 
     def state_dict(self) -> dict[str, Any]:

@@ -282,12 +282,13 @@ class Trainer(GeneratorEMA, Algorithm1Phases):
     @classmethod
     def resume(cls, path: str | os.PathLike, X, Xl, yl, *, train_overrides: dict[str, Any] | None = None,
                out_dir: str | os.PathLike | None = None, monitor: hooks.EvalHook | None = None,
-               data_cfg: dict[str, Any] | None = None) -> "Trainer":
+               data_cfg: dict[str, Any] | None = None, state: dict[str, Any] | None = None) -> "Trainer":
         """A Trainer rebuilt from a checkpoint's own configs (runtime fields overridable) and its state;
-        ``data_cfg`` must equal the checkpoint's when both are known (CheckpointMismatchError otherwise)."""
-        state = ckpt.load_checkpoint(path)
+        ``data_cfg`` must equal the checkpoint's when both are known (CheckpointMismatchError otherwise).
+        ``state``: the checkpoint's contents when the caller has read them already (the file is read once)."""
+        state = ckpt.load_checkpoint(path) if state is None else state
         mcfg = ModelConfig.from_json(state["model_cfg"])
         tcfg = TrainConfig.from_dict(json.loads(state["train_cfg"])).replace(**(train_overrides or {}))
         tr = cls(mcfg, tcfg, X, Xl, yl, out_dir=out_dir, monitor=monitor, data_cfg=data_cfg)
-        tr.load(path)
+        tr.load(path, state)
         return tr

@@ -143,12 +143,19 @@ def read_result(run_dir: str | os.PathLike) -> dict[str, Any] | None:
         return None
 
 
-def resumed_from(res: dict[str, Any] | None) -> int | None:
-    """The iteration a finished GGAN run's last invocation started at (0 for one that never stopped, and for
-    results written before it was recorded); None for other notebooks and for a run without a result."""
-    if not res or res.get("notebook") != "train_ggan":
+def resumed_from(res: dict[str, Any] | None) -> int | str | None:
+    """Where a finished run's last invocation started: for GGAN, the iteration (0 for one that never stopped, and
+    for results written before it was recorded); for a baseline that records it per stage (``train_baseline``'s
+    {"gan": i, "encoder": j}), those stages as text, "gan 1500, encoder 0"; None for a run without a result and
+    for notebooks that do not record it (the CNN, which does not resume; baselines written before it was recorded)."""
+    if not res:
         return None
-    return int(res.get("resumed_from", 0))
+    if res.get("notebook") == "train_ggan":
+        return int(res.get("resumed_from", 0))
+    stages = res.get("resumed_from")
+    if isinstance(stages, dict) and stages:
+        return ", ".join(f"{k} {int(v)}" for k, v in stages.items())
+    return None
 
 
 def set_threads(threads: int) -> None:

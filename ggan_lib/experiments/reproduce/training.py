@@ -27,9 +27,11 @@ def ggan_trainer_for_run(out_dir: str | os.PathLike, iters: int, run_cfg: dict[s
     runtime = {"device": device, "progress": progress, "ckpt_every": int(ckpt_every)}
     path = out_dir / CHECKPOINT
     if path.exists():
-        at = int(ckpt.load_checkpoint(path)["iteration"])
+        state = ckpt.load_checkpoint(path)  # read once: its iteration here, its contents for the resume
+        at = int(state["iteration"])
         if at <= iters:
-            return Trainer.resume(path, X, Xl, yl, train_overrides=runtime, out_dir=out_dir, data_cfg=run_cfg)
+            return Trainer.resume(path, X, Xl, yl, train_overrides=runtime, out_dir=out_dir, data_cfg=run_cfg,
+                                  state=state)
         warnings.warn(f"{path} is at iteration {at} > iters={iters}: a longer run's; this run starts over")
     tcfg = TrainConfig.preset(run_cfg["preset"], seed=draw_seed(run_cfg["seed"], run_cfg["draw"]), **runtime)
     return Trainer(ModelConfig.preset(run_cfg["preset"]), tcfg, X, Xl, yl, out_dir=out_dir, data_cfg=run_cfg)
