@@ -113,6 +113,30 @@ def test_every_run_is_listed_with_its_budget_and_cpu_time(digits, tmp_path, monk
     assert (runs["cpu_s"] <= time.process_time() + 1).all()
 
 
+def test_fold_verdict_compares_ggan_with_both_baselines_where_every_draw_is_in():
+    from ggan_lib.book import reports
+    acc = {("a", "CNN"): [20, 30], ("a", "Unsupervised GAN"): [10, 20], ("a", "GGAN"): [24, 28],
+           ("b", "CNN"): [20, 20], ("b", "Unsupervised GAN"): [40, 40], ("b", "GGAN"): [30, 31],
+           ("c", "CNN"): [50, 50], ("c", "Unsupervised GAN"): [50, 50], ("c", "GGAN"): [60]}  # c: one GGAN draw
+    draws = pd.DataFrame([{"held-out speaker": spk, "method": m, "labels": "5 %", "draw": d, "accuracy": v}
+                          for (spk, m), vals in acc.items() for d, v in enumerate(vals)])
+    v = reports.fold_verdict(draws, n_draws=2)
+    assert list(v.index.get_level_values(0)) == ["a", "b"]
+    assert v.loc[("a", "5 %"), "GGAN"] == 26.0 and v.loc[("a", "5 %"), "CNN"] == 25.0
+    assert v["GGAN > CNN"].tolist() == [True, True] and v["GGAN > unsupervised"].tolist() == [True, False]
+    assert reports.fold_verdict(draws, n_draws=3) is None and reports.fold_verdict(None) is None
+    from ggan_lib.book import readings
+    text = readings.fold_verdict_reading(v)
+    assert "above the CNN's in 2 of 2 folds and above the unsupervised GAN's in 1 of 2 folds" in text
+    import matplotlib
+    matplotlib.use("Agg")
+    from ggan_lib.book import viz
+    two = pd.concat([draws, draws.assign(labels="1 %")])
+    fig = viz.plot_fold_draws(two)
+    assert [a.get_title() for a in fig.axes] == ["1 % labels", "5 % labels"]
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["a", "b", "c"]
+
+
 def test_the_book_sees_where_the_folds_stand(digits, tmp_path, monkeypatch):
     """reports.speaker_folds: None before the batch; then a row per held-out speaker with its finished runs.
     reports.run_costs: a row per finished run, of every fold or of one, with its CPU minutes."""
@@ -133,7 +157,13 @@ def test_the_book_sees_where_the_folds_stand(digits, tmp_path, monkeypatch):
     assert (tmp_path / "folds" / "test-bob" / "table2.csv").is_file()
     assert partial.loc["alice", "complete"] and not partial.loc["bob", "complete"]
     assert partial.loc["bob", "runs finished"] == n_runs - 1
+    draws = reports.fold_draws(tmp_path / "folds")  # every scored draw below 100 %, finished fold or not
+    assert len(draws) == 3 + 2 and set(draws["labels"]) == {"5 %"}  # bob's GGAN draw is aside
+    assert draws.loc[draws["held-out speaker"] == "alice", "accuracy"].round(6).eq(50.0).all()
+    verdict = reports.fold_verdict(draws, n_draws=1)
+    assert list(verdict.index) == [("alice", "5 %")]  # bob lacks a method: no verdict for that fold yet
     res.with_name("aside.json").rename(res)
+    assert len(reports.fold_verdict(reports.fold_draws(tmp_path / "folds"), n_draws=1)) == 2
     costs = reports.run_costs(tmp_path / "folds")
     assert len(costs) == 2 * n_runs and list(costs["held-out speaker"].unique()) == ["alice", "bob"]
     assert costs["cpu_min"].notna().all() and set(costs.loc[costs["notebook"] == "train_ggan", "resumed_from"]) == {0}

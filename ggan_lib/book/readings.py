@@ -129,3 +129,16 @@ def loud_conditions(gen_levels: Sequence[float], real_levels: Sequence[float]) -
 def at_chance(accuracy_pct: float, n_classes: int, margin_pct: float = 2.0) -> bool:
     """True when an accuracy (%) is within margin_pct points of guessing among n_classes."""
     return abs(accuracy_pct - 100.0 / n_classes) <= margin_pct
+
+
+def fold_verdict_reading(verdict) -> str:
+    """One paragraph on reports.fold_verdict: per labelled fraction, in how many folds GGAN's mean is above
+    the CNN's and above the unsupervised GAN's."""
+    parts = []
+    for lab in sorted(set(verdict.index.get_level_values("labels")), key=lambda s: float(s.split()[0])):
+        v = verdict.xs(lab, level="labels")
+        n = plural(len(v), "fold")
+        parts.append(f"at {lab} labels GGAN's mean is above the CNN's in {int(v['GGAN > CNN'].sum())} of {n} "
+                     f"and above the unsupervised GAN's in {int(v['GGAN > unsupervised'].sum())} of {n}")
+    return ("So far, " + "; ".join(parts) + ". The paper's Table II has GGAN above both at every fraction; "
+            "the pooled table, once every fold has run, is the verdict.")

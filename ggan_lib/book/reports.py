@@ -226,6 +226,36 @@ def speaker_folds(base: str | Path):
     return pd.DataFrame(rows).set_index("held-out speaker") if rows else None
 
 
+def fold_draws(base: str | Path):
+    """Every scored label draw of a speaker-disjoint Table II (``base/test-<speaker>/runs/*/result.json``), finished
+    folds or not: one row per (held-out speaker, method, labels, draw) with its test accuracy (%), fractions below
+    100 % only. None when no run has finished. What the pooled table will average, shown before it exists."""
+    import pandas as pd
+    rows = [{"held-out speaker": fold.name.removeprefix("test-"), "method": r["method"],
+             "labels": f"{100 * r['fraction']:g} %", "draw": int(r["draw"]), "accuracy": 100 * float(r["accuracy"])}
+            for fold in (sorted(Path(base).glob("test-*")) if Path(base).is_dir() else [])
+            for _, res in _finished(fold / "runs") for r in res.get("metrics", {}).get("rows", [])
+            if float(r["fraction"]) < 1.0]
+    return pd.DataFrame(rows) if rows else None
+
+
+def fold_verdict(draws, n_draws: int = 3):
+    """Per held-out speaker and labelled fraction, each method's mean accuracy (%) over its draws, where every
+    method of Table II has all ``n_draws`` draws (other cells are left out), and whether GGAN's mean is above the
+    CNN's and the unsupervised GAN's: the paper's claim, fold by fold. None when no fold is that far."""
+    if draws is None:
+        return None
+    g = draws.groupby(["held-out speaker", "labels", "method"])["accuracy"].agg(["mean", "count"])
+    means = g["mean"].unstack("method")
+    full = (g["count"].unstack("method").reindex(columns=list(TABLE2_METHODS)) >= n_draws).all(axis=1)
+    means = means[full].reindex(columns=list(TABLE2_METHODS)).round(1)
+    if means.empty:
+        return None
+    means["GGAN > CNN"] = means["GGAN"] > means["CNN"]
+    means["GGAN > unsupervised"] = means["GGAN"] > means["Unsupervised GAN"]
+    return means
+
+
 def _planned_runs(fold: Path) -> list[str]:
     """Names of the Table II runs a fold's manifest lists ([] without a manifest)."""
     return [r["name"] for r in read_manifest(fold).get("tables", {}).get("2", {}).get("runs", [])]

@@ -320,3 +320,31 @@ def plot_validation_curves(curves, window: tuple[int, int] | None = (1500, 2000)
     axes[0][-1].legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     return fig
+
+
+def plot_fold_draws(draws):
+    """Test accuracy of every label draw by held-out speaker (reports.fold_draws), one panel per labelled
+    fraction: a dot per draw, a bar at each method's mean, chance (10 %) dotted."""
+    import matplotlib.pyplot as plt
+
+    fracs = sorted(draws["labels"].unique(), key=lambda s: float(s.split()[0]))
+    speakers = sorted(draws["held-out speaker"].unique())
+    methods = [m for m in ("CNN", "Unsupervised GAN", "GGAN") if m in set(draws["method"])]
+    fig, axes = plt.subplots(1, len(fracs), figsize=(COLUMN_IN, 3.2), sharey=True, squeeze=False)
+    for ax, frac in zip(axes[0], fracs):
+        d = draws[draws["labels"] == frac]
+        for j, m in enumerate(methods):
+            for i, spk in enumerate(speakers):
+                acc = d[(d["method"] == m) & (d["held-out speaker"] == spk)]["accuracy"]
+                x = i + (j - (len(methods) - 1) / 2) * 0.25
+                ax.scatter(np.full(len(acc), x), acc, s=12, color=f"C{j}", label=m if i == 0 else None)
+                if len(acc):
+                    ax.plot([x - 0.1, x + 0.1], [acc.mean()] * 2, color=f"C{j}", lw=2)
+        ax.axhline(10, color="0.5", lw=0.8, ls=":")
+        ax.set_xticks(range(len(speakers)), speakers, fontsize=8)
+        ax.set(title=f"{frac} labels", xlabel="held-out speaker")
+    axes[0][0].set_ylabel("test accuracy, %")
+    handles, names = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, fontsize=8, loc="lower center", ncol=len(methods), frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
