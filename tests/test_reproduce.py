@@ -263,6 +263,36 @@ def test_claims_share_runs_between_runners(tmp_path, monkeypatch):
     assert [r.status for r in recs] == ["done", "skipped"]
 
 
+def test_a_run_left_to_a_runner_that_died_is_taken_up_after_the_pass(tmp_path, monkeypatch):
+    """The holder of run 0's claim dies while this runner executes run 1: at the end of its pass this runner
+    takes run 0 up, so the batch does not end with it undone."""
+    import subprocess
+    import sys
+    o = cli.options(cli.parse_args(["--table", "2", "--out", str(tmp_path / "o"), *COMMON]))
+    runs = rp.plan(2, o)[:2]
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    done = []
+
+    def fake_execute(run, out, **_):
+        done.append(run.name)
+        if live.poll() is None:  # the other runner dies meanwhile
+            live.kill()
+            live.wait()
+        rp.write_result(out / "runs" / run.name, run.notebook, run.params, {})
+        return rp.RunRecord(run.name, run.notebook, "done")
+
+    monkeypatch.setattr(runner, "execute", fake_execute)
+    try:
+        d = o.out / "runs" / runs[0].name
+        d.mkdir(parents=True)
+        (d / rp.CLAIM).write_text(json.dumps({"pid": live.pid, "host": socket.gethostname()}))
+        recs = rp.run_all(runs, o.out, progress=False, log=lambda *_: None)
+    finally:
+        live.kill()
+        live.wait()
+    assert done == [runs[1].name, runs[0].name] and [r.status for r in recs] == ["done", "done"]
+
+
 def test_claim_is_exclusive(tmp_path):
     """Two claims on one folder: the second (another live process's) fails."""
     d = tmp_path / "run"

@@ -126,7 +126,9 @@ def run_all(runs: list[Run], out: Path, *, keep_going: bool = False, progress: b
     """Execute the planned runs in order: skip finished ones, block those whose needs failed, stop or go on.
 
     Runs claimed by another runner on the same `out` are left to it ('elsewhere'); a run that
-    needs one of them waits until it finishes (or its runner dies: then the need counts as failed)."""
+    needs one of them waits until it finishes (or its runner dies: then the need counts as failed).
+    After the pass, a run left to a runner that has since stopped without finishing it (its claim released
+    or stale) is taken up here (:func:`_take_up_left`), so a batch never ends with such a run undone."""
     records: list[RunRecord] = []
     failed: set[str] = set()
     by_name = {r.name: r for r in runs}
@@ -152,4 +154,22 @@ def run_all(runs: list[Run], out: Path, *, keep_going: bool = False, progress: b
             log(f"FAILED {rec.error}")
             if not keep_going:
                 break
+    else:
+        _take_up_left(records, by_name, out, log, progress)
     return records
+
+
+def _take_up_left(records: list[RunRecord], by_name: dict[str, Run], out: Path, log, progress: bool) -> None:
+    """Run (in place of their records) the runs left to another runner that is no longer on them and did not
+    finish them; one still held by a live runner stays 'elsewhere'."""
+    for k, rec in enumerate(records):
+        run = by_name[rec.name]
+        run_dir = out / "runs" / run.name
+        if rec.status != "elsewhere" or is_finished(run, run_dir) or claimed_elsewhere(run_dir):
+            continue
+        tag = f"[left by another runner] {run.name} ({run.notebook})"
+        records[k] = _run_claimed(run, out, tag, log, progress)
+        if records[k].status == "done":
+            log(f"{tag}: done in {records[k].wall_s:.1f} s")
+        elif records[k].status == "failed":
+            log(f"FAILED {records[k].error}")
