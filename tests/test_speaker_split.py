@@ -125,6 +125,9 @@ def test_fold_verdict_compares_ggan_with_both_baselines_where_every_draw_is_in()
     assert v.loc[("a", "5 %"), "GGAN"] == 26.0 and v.loc[("a", "5 %"), "CNN"] == 25.0
     assert v["GGAN > CNN"].tolist() == [True, True] and v["GGAN > unsupervised"].tolist() == [True, False]
     assert reports.fold_verdict(draws, n_draws=3) is None and reports.fold_verdict(None) is None
+    pairs = reports.paired_differences(draws).loc[("5 %", "CNN")]  # c's draw 1 has no GGAN: not a pair
+    assert (pairs["pairs"], pairs["mean"], pairs["GGAN wins"], pairs["min"], pairs["max"]) == (5, 6.6, 4, -2, 11)
+    assert reports.paired_differences(draws[draws["method"] != "GGAN"]) is None
     from ggan_lib.book import readings
     text = readings.fold_verdict_reading(v)
     assert "above the CNN's in 2 of 2 folds and above the unsupervised GAN's in 1 of 2 folds" in text

@@ -256,6 +256,25 @@ def fold_verdict(draws, n_draws: int = 3):
     return means
 
 
+def paired_differences(draws):
+    """GGAN's accuracy minus each baseline's on the same label draw (the same labelled clips, the same held-out
+    speaker), pooled over folds: per labelled fraction and baseline, the number of pairs, the mean difference
+    (points), how many pairs GGAN wins, and the smallest and largest difference. None without a pair."""
+    import pandas as pd
+    if draws is None:
+        return None
+    acc = draws.pivot_table(index=["held-out speaker", "labels", "draw"], columns="method", values="accuracy")
+    rows = []
+    for base, name in (("CNN", "CNN"), ("Unsupervised GAN", "unsupervised GAN")):
+        if "GGAN" not in acc or base not in acc:
+            continue
+        diff = (acc["GGAN"] - acc[base]).dropna()
+        for lab, d in diff.groupby(level="labels"):
+            rows.append({"labels": lab, "GGAN minus": name, "pairs": len(d), "mean": round(d.mean(), 1),
+                         "GGAN wins": int((d > 0).sum()), "min": round(d.min(), 1), "max": round(d.max(), 1)})
+    return pd.DataFrame(rows).set_index(["labels", "GGAN minus"]) if rows else None
+
+
 def _planned_runs(fold: Path) -> list[str]:
     """Names of the Table II runs a fold's manifest lists ([] without a manifest)."""
     return [r["name"] for r in read_manifest(fold).get("tables", {}).get("2", {}).get("runs", [])]
