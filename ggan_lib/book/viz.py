@@ -10,6 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ggan_lib.experiments.reproduce.tables import TABLE2_METHODS
 from ggan_lib.io.logs import read_log
 from ggan_lib.metrics.monitor import list_snapshots, read_evals
 
@@ -329,7 +330,7 @@ def plot_fold_draws(draws):
 
     fracs = sorted(draws["labels"].unique(), key=lambda s: float(s.split()[0]))
     speakers = sorted(draws["held-out speaker"].unique())
-    methods = [m for m in ("CNN", "Unsupervised GAN", "GGAN") if m in set(draws["method"])]
+    methods = [m for m in TABLE2_METHODS if m in set(draws["method"])]
     fig, axes = plt.subplots(1, len(fracs), figsize=(COLUMN_IN, 3.2), sharey=True, squeeze=False)
     for ax, frac in zip(axes[0], fracs):
         d = draws[draws["labels"] == frac]

@@ -147,11 +147,9 @@ def run_all(runs: list[Run], out: Path, *, keep_going: bool = False, progress: b
             continue
         rec = _run_claimed(run, out, tag, log, progress)
         records.append(rec)
-        if rec.status == "done":
-            log(f"{tag}: done in {rec.wall_s:.1f} s")
-        elif rec.status == "failed":
+        _log_outcome(rec, tag, log)
+        if rec.status == "failed":
             failed.add(run.name)
-            log(f"FAILED {rec.error}")
             if not keep_going:
                 break
     else:
@@ -169,7 +167,12 @@ def _take_up_left(records: list[RunRecord], by_name: dict[str, Run], out: Path, 
             continue
         tag = f"[left by another runner] {run.name} ({run.notebook})"
         records[k] = _run_claimed(run, out, tag, log, progress)
-        if records[k].status == "done":
-            log(f"{tag}: done in {records[k].wall_s:.1f} s")
-        elif records[k].status == "failed":
-            log(f"FAILED {records[k].error}")
+        _log_outcome(records[k], tag, log)
+
+
+def _log_outcome(rec: RunRecord, tag: str, log) -> None:
+    """One line for a run this runner executed: its time when done, its error when failed."""
+    if rec.status == "done":
+        log(f"{tag}: done in {rec.wall_s:.1f} s")
+    elif rec.status == "failed":
+        log(f"FAILED {rec.error}")
