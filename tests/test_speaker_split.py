@@ -113,6 +113,12 @@ def test_every_run_is_listed_with_its_budget_and_cpu_time(digits, tmp_path, monk
     assert (runs["cpu_s"] <= time.process_time() + 1).all()
 
 
+def test_fraction_labels_round_trip_and_sort_by_fraction():
+    assert [rp.fraction_label(f) for f in (0.01, 0.05, 0.1, 1.0, None)] == ["1 %", "5 %", "10 %", "100 %", "unknown"]
+    assert rp.label_fraction("5 %") == pytest.approx(0.05)
+    assert sorted(["10 %", "5 %", "0.5 %"], key=rp.label_fraction) == ["0.5 %", "5 %", "10 %"]
+
+
 def test_fold_verdict_compares_ggan_with_both_baselines_where_every_draw_is_in():
     from ggan_lib.book import reports
     acc = {("a", "CNN"): [20, 30], ("a", "Unsupervised GAN"): [10, 20], ("a", "GGAN"): [24, 28],
@@ -134,9 +140,9 @@ def test_fold_verdict_compares_ggan_with_both_baselines_where_every_draw_is_in()
     import matplotlib
     matplotlib.use("Agg")
     from ggan_lib.book import viz
-    two = pd.concat([draws, draws.assign(labels="1 %")])
+    two = pd.concat([draws, draws.assign(labels="10 %")])  # by fraction, not as text ("10 %" < "5 %")
     fig = viz.plot_fold_draws(two)
-    assert [a.get_title() for a in fig.axes] == ["1 % labels", "5 % labels"]
+    assert [a.get_title() for a in fig.axes] == ["5 % labels", "10 % labels"]
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["a", "b", "c"]
 
 

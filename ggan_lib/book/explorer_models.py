@@ -75,6 +75,3 @@ def as_registry(models: Any) -> dict[ModelKey, Any]:
     return model_registry({name: models}, shipped=False)
 
 
-def fraction_label(fraction: float | None) -> str:
-    """0.05 -> '5 %' (None -> 'unknown')."""
-    return "unknown" if fraction is None else f"{fraction * 100:g} %"

@@ -17,8 +17,9 @@ import torch
 
 from ggan_lib.audio import AudioConfig, load_audio
 from ggan_lib.audio.pghi import spectrogram_to_audio
-from ggan_lib.book.explorer_models import ModelKey, as_registry, fraction_label, load_model
+from ggan_lib.book.explorer_models import ModelKey, as_registry, load_model
 from ggan_lib.data import DigitFolder, default_fsdd_dir
+from ggan_lib.experiments.reproduce.tables import fraction_label
 from ggan_lib.metrics.representation import representation_scores, tsne_embedding
 
 

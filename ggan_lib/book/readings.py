@@ -9,7 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ggan_lib.experiments.reproduce.tables import TABLE2_METHODS
+from ggan_lib.experiments.reproduce.tables import TABLE2_METHODS, fraction_label, label_fraction
 
 #: Table I's generative models that this project trains (the others are the paper's figures only).
 TABLE1_GANS = ("Supervised BigGAN", "Unsupervised BigGAN", "GGAN")
@@ -43,7 +43,7 @@ def _fraction_sentence(row) -> tuple[str, bool] | None:
         return None
     std = {m: _num(row[f"{m} std"]) or 0.0 for m in ours}
     ours_rank, paper_rank = _ranking(ours), _ranking(paper)
-    frac = f"{float(row['fraction']) * 100:g} %"
+    frac = fraction_label(row["fraction"])
     cells = ", ".join(f"{m} {ours[m]:.1f} ± {std[m]:.1f}" for m in ours_rank)
     text = (f"At {frac} the paper ranks {' > '.join(paper_rank)} ({', '.join(f'{paper[m]:.1f}' for m in paper_rank)}); "
             f"ours: {cells}.")
@@ -135,7 +135,7 @@ def fold_verdict_reading(verdict) -> str:
     """One paragraph on reports.fold_verdict: per labelled fraction, in how many folds GGAN's mean is above
     the CNN's and above the unsupervised GAN's."""
     parts = []
-    for lab in sorted(set(verdict.index.get_level_values("labels")), key=lambda s: float(s.split()[0])):
+    for lab in sorted(set(verdict.index.get_level_values("labels")), key=label_fraction):
         v = verdict.xs(lab, level="labels")
         n = plural(len(v), "fold")
         parts.append(f"at {lab} labels GGAN's mean is above the CNN's in {int(v['GGAN > CNN'].sum())} of {n} "

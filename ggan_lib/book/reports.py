@@ -11,7 +11,14 @@ from pathlib import Path
 from ggan_lib.experiments.reproduce.manifest import read_manifest
 from ggan_lib.experiments.reproduce.plan import Run
 from ggan_lib.experiments.reproduce.results import read_result, resumed_from
-from ggan_lib.experiments.reproduce.tables import TABLE2_METHODS, build_table, runs_table, write_csv, write_runs_csv
+from ggan_lib.experiments.reproduce.tables import (
+    TABLE2_METHODS,
+    build_table,
+    fraction_label,
+    runs_table,
+    write_csv,
+    write_runs_csv,
+)
 from ggan_lib.io import atomic
 
 TABLE_TITLES = {1: "Table I: IS / FID of generated audio (PGHI), project classifier",
@@ -71,7 +78,7 @@ def table2_frame(df):
     """Table II for reading: 'Training data size' then, per method, ours and the paper's (SC09) side by side,
     as text cells (display() shows it as a table)."""
     import pandas as pd
-    cols = {"Training data size": [f"{f * 100:g} %" for f in df["fraction"]]}
+    cols = {"Training data size": [fraction_label(f) for f in df["fraction"]]}
     for meth in TABLE2_METHODS:
         cols[f"{meth} (ours, n)"] = [f"{_pm(a, b, 1)} (n={n})" if n else "" for a, b, n in
                                      zip(df[f"{meth} mean"], df[f"{meth} std"], df[f"{meth} n"])]
@@ -232,7 +239,7 @@ def fold_draws(base: str | Path):
     100 % only. None when no run has finished. What the pooled table will average, shown before it exists."""
     import pandas as pd
     rows = [{"held-out speaker": fold.name.removeprefix("test-"), "method": r["method"],
-             "labels": f"{100 * r['fraction']:g} %", "draw": int(r["draw"]), "accuracy": 100 * float(r["accuracy"])}
+             "labels": fraction_label(r["fraction"]), "draw": int(r["draw"]), "accuracy": 100 * float(r["accuracy"])}
             for fold in (sorted(Path(base).glob("test-*")) if Path(base).is_dir() else [])
             for _, res in _finished(fold / "runs") for r in res.get("metrics", {}).get("rows", [])
             if float(r["fraction"]) < 1.0]
@@ -294,7 +301,7 @@ def validation_curves(folder: str | Path, window: tuple[int, int] = (1500, 2000)
         run = json.loads(path.read_text())
         for rec in run["curve"]:
             for variant in [k for k in rec if k not in ("it", "cpu")]:
-                rows.append({"method": run["what"].upper(), "labels": f"{100 * run['frac']:g} %", "iteration": rec["it"],
+                rows.append({"method": run["what"].upper(), "labels": fraction_label(run["frac"]), "iteration": rec["it"],
                              "variant": "last iterate" if variant == "live" else f"average {variant[3:]}",
                              "val": 100 * rec[variant]["val"], "fit": 100 * rec[variant]["fit"]})
     if not rows:

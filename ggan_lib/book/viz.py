@@ -10,7 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ggan_lib.experiments.reproduce.tables import TABLE2_METHODS
+from ggan_lib.experiments.reproduce.tables import TABLE2_METHODS, label_fraction
 from ggan_lib.io.logs import read_log
 from ggan_lib.metrics.monitor import list_snapshots, read_evals
 
@@ -307,7 +307,7 @@ def plot_validation_curves(curves, window: tuple[int, int] | None = (1500, 2000)
     (reports.validation_curves' ``curves``); ``window`` shaded (the iterations a decision averages)."""
     import matplotlib.pyplot as plt
 
-    fracs = sorted(curves["labels"].unique(), key=lambda s: -float(s.split()[0]))
+    fracs = sorted(curves["labels"].unique(), key=label_fraction, reverse=True)
     colors = {m: f"C{i}" for i, m in enumerate(sorted(curves["method"].unique()))}
     fig, axes = plt.subplots(1, len(fracs), figsize=(5.2 * len(fracs), 3.4), sharey=True, squeeze=False)
     for ax, frac in zip(axes[0], fracs):
@@ -328,7 +328,7 @@ def plot_fold_draws(draws):
     fraction: a dot per draw, a bar at each method's mean, chance (10 %) dotted."""
     import matplotlib.pyplot as plt
 
-    fracs = sorted(draws["labels"].unique(), key=lambda s: float(s.split()[0]))
+    fracs = sorted(draws["labels"].unique(), key=label_fraction)
     speakers = sorted(draws["held-out speaker"].unique())
     methods = [m for m in TABLE2_METHODS if m in set(draws["method"])]
     fig, axes = plt.subplots(1, len(fracs), figsize=(COLUMN_IN, 3.2), sharey=True, squeeze=False)

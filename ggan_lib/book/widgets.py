@@ -37,7 +37,6 @@ from ggan_lib.book.explorer_figures import figure_png  # noqa: F401  (re-exporte
 from ggan_lib.book.explorer_models import (  # noqa: F401
     ModelKey,
     find_run_checkpoints,
-    fraction_label,
     guided_fraction,
     load_model,
     model_registry,
@@ -46,6 +45,7 @@ from ggan_lib.book.explorer_state import TSNEState
 from ggan_lib.book.interp_state import InterpolationState
 from ggan_lib.book.plotly_view import PlotlyScatter
 from ggan_lib.book.viz import SAMPLE_RATE, audio_table_html, wav_bytes
+from ggan_lib.experiments.reproduce.tables import fraction_label
 
 #: Shown beside every static snapshot.
 LIVE_NOTE = ("<i>Static snapshot. The live, interactive explorer runs when this page is opened as a "

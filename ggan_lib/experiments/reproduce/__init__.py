@@ -64,6 +64,8 @@ from .tables import (
                    PAPER_TABLE2,
                    TABLE2_METHODS,
                    build_table,
+                   fraction_label,
+                   label_fraction,
                    load_table,
                    pooled_table2,
                    runs_table,
@@ -87,7 +89,7 @@ __all__ = [
     "portable_params", "read_result", "resolve_params", "resumed_from", "set_threads", "write_result",
     "RUNTIME_PARAMS", "RunRecord", "describe_failure", "execute", "is_finished", "run_all",
     "eval_config", "generated_codes", "real_reference", "score_generated", "score_real",
-    "PAPER_TABLE1", "PAPER_TABLE2", "TABLE2_METHODS", "build_table", "load_table", "table1", "table2",
+    "PAPER_TABLE1", "PAPER_TABLE2", "TABLE2_METHODS", "build_table", "fraction_label", "label_fraction", "load_table", "table1", "table2",
     "table2_rows", "write_csv", "pooled_table2", "table2_of_rows", "runs_table", "write_runs_csv",
     "CHECKPOINT", "ggan_trainer_for_run",
 ]

@@ -36,6 +36,18 @@ PAPER_TABLE2: dict[float, dict[str, tuple[float, float | None]]] = {
     1.0: {"CNN": (96.2, None)},
 }
 TABLE2_METHODS = ("CNN", "Unsupervised GAN", "GGAN")
+
+
+def fraction_label(fraction: float | None) -> str:
+    """A labelled fraction as the book's tables, figures and widgets name it: 0.05 -> '5 %' (None -> 'unknown')."""
+    return "unknown" if fraction is None else f"{100 * float(fraction):g} %"
+
+
+def label_fraction(label: str) -> float:
+    """The fraction a :func:`fraction_label` names ('5 %' -> 0.05): the key to sort labels by."""
+    return float(label.split()[0]) / 100
+
+
 JUDGE_ROW = "Judge (held-out speaker)"  # Table I's last row when the metric classifier never heard a speaker
 
 
