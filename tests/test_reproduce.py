@@ -293,6 +293,40 @@ def test_a_run_left_to_a_runner_that_died_is_taken_up_after_the_pass(tmp_path, m
     assert done == [runs[1].name, runs[0].name] and [r.status for r in recs] == ["done", "done"]
 
 
+def test_a_run_blocked_by_a_need_whose_runner_died_runs_after_the_need_is_taken_up(tmp_path, monkeypatch):
+    """Run 1 needs run 0, which another runner holds and dies on while this one waits: run 1 is blocked in the
+    pass; at its end this runner takes run 0 up and then runs run 1 (whose need is now finished)."""
+    import dataclasses
+    import subprocess
+    import sys
+    import threading
+    o = cli.options(cli.parse_args(["--table", "2", "--out", str(tmp_path / "o"), *COMMON]))
+    first, second = rp.plan(2, o)[:2]
+    runs = [first, dataclasses.replace(second, needs=(first.name,))]
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    done, lines = [], []
+
+    def fake_execute(run, out, **_):
+        done.append(run.name)
+        rp.write_result(out / "runs" / run.name, run.notebook, run.params, {})
+        return rp.RunRecord(run.name, run.notebook, "done")
+
+    monkeypatch.setattr(runner, "execute", fake_execute)
+    killer = threading.Timer(0.5, lambda: (live.kill(), live.wait()))  # it dies while run 1 waits for run 0
+    try:
+        d = o.out / "runs" / first.name
+        d.mkdir(parents=True)
+        (d / rp.CLAIM).write_text(json.dumps({"pid": live.pid, "host": socket.gethostname()}))
+        killer.start()
+        recs = rp.run_all(runs, o.out, keep_going=True, progress=False, log=lines.append, poll_s=0.05)
+    finally:
+        killer.cancel()
+        live.kill()
+        live.wait()
+    assert any("blocked" in line for line in lines)  # the pass found run 0 unfinished
+    assert done == [first.name, second.name] and [r.status for r in recs] == ["done", "done"]
+
+
 def test_claim_is_exclusive(tmp_path):
     """Two claims on one folder: the second (another live process's) fails."""
     d = tmp_path / "run"

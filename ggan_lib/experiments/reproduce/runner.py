@@ -128,7 +128,8 @@ def run_all(runs: list[Run], out: Path, *, keep_going: bool = False, progress: b
     Runs claimed by another runner on the same `out` are left to it ('elsewhere'); a run that
     needs one of them waits until it finishes (or its runner dies: then the need counts as failed).
     After the pass, a run left to a runner that has since stopped without finishing it (its claim released
-    or stale) is taken up here (:func:`_take_up_left`), so a batch never ends with such a run undone."""
+    or stale) is taken up here (:func:`_take_up_left`), and then the runs it blocked, so a batch never ends
+    with such a run undone."""
     records: list[RunRecord] = []
     failed: set[str] = set()
     by_name = {r.name: r for r in runs}
@@ -158,12 +159,16 @@ def run_all(runs: list[Run], out: Path, *, keep_going: bool = False, progress: b
 
 
 def _take_up_left(records: list[RunRecord], by_name: dict[str, Run], out: Path, log, progress: bool) -> None:
-    """Run (in place of their records) the runs left to another runner that is no longer on them and did not
-    finish them; one still held by a live runner stays 'elsewhere'."""
+    """Run (in place of their records, in plan order) the runs left to another runner that is no longer on them
+    and did not finish them, and the runs blocked only because such a run was not finished when they came up
+    (all their needs are finished now); one still held by a live runner stays 'elsewhere'."""
     for k, rec in enumerate(records):
         run = by_name[rec.name]
         run_dir = out / "runs" / run.name
-        if rec.status != "elsewhere" or is_finished(run, run_dir) or claimed_elsewhere(run_dir):
+        if is_finished(run, run_dir) or claimed_elsewhere(run_dir):
+            continue
+        if not (rec.status == "elsewhere" or rec.status == "blocked" and all(
+                is_finished(by_name[n], out / "runs" / n) for n in run.needs if n in by_name)):
             continue
         tag = f"[left by another runner] {run.name} ({run.notebook})"
         records[k] = _run_claimed(run, out, tag, log, progress)
