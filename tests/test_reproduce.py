@@ -426,11 +426,22 @@ def test_shipped_fsdd_small_runs_are_finished():
 
 
 def test_manifest_stores_repository_paths_portably(tmp_path, monkeypatch):
-    """write_manifest writes the executed-notebook and result paths inside the repository as '<repo>/...'."""
+    """write_manifest writes paths inside its folder relative to it (the folder can move), other paths inside the
+    repository as '<repo>/...'; a later pass that only skipped finished runs leaves it as it was."""
     monkeypatch.setattr(results, "repo_root", lambda: tmp_path)
+    out = tmp_path / "results" / "x"
     rec = rp.RunRecord(name="cnn_f1", notebook="train_baseline", status="done", wall_s=1.0,
-                       executed=str(tmp_path / "results" / "x" / "runs" / "cnn_f1" / "train_baseline.ipynb"))
-    path = rp.write_manifest(tmp_path / "results" / "x", ["--table", "2"], 2, [rec])
+                       executed=str(out / "runs" / "cnn_f1" / "train_baseline.ipynb"),
+                       extra={"checkpoint": str(tmp_path / "models" / "c.pt"), "elsewhere": "/elsewhere/c.pt"})
+    path = rp.write_manifest(out, ["--table", "2"], 2, [rec])
     runs = json.loads(path.read_text())["tables"]["2"]["runs"]
-    assert runs[0]["executed"] == "<repo>/results/x/runs/cnn_f1/train_baseline.ipynb"
+    assert runs[0]["executed"] == "runs/cnn_f1/train_baseline.ipynb"
+    assert runs[0]["extra"] == {"checkpoint": "<repo>/models/c.pt", "elsewhere": "/elsewhere/c.pt"}
     assert runs[0]["status"] == "done" and runs[0]["wall_s"] == 1.0
+    before = path.read_text()
+    skipped = rp.RunRecord(name="cnn_f1", notebook="train_baseline", status="skipped", wall_s=1.0)
+    rp.write_manifest(out, ["--table", "2", "--threads", "1"], 2, [skipped])
+    assert path.read_text() == before  # nothing ran: same command, date and commit
+    other = rp.RunRecord(name="cnn_f5", notebook="train_baseline", status="skipped", wall_s=2.0)
+    rp.write_manifest(out, ["--table", "2"], 2, [skipped, other])  # another run list: rewritten
+    assert [r["name"] for r in json.loads(path.read_text())["tables"]["2"]["runs"]] == ["cnn_f1", "cnn_f5"]

@@ -71,14 +71,14 @@ def portable_params(obj: Any, root: str | os.PathLike | None = None) -> Any:
     {'checkpoint': '<repo>/results/x.pt', 'data': 'fsdd', 'clf': '/elsewhere/c.pt'}
     """
     root_s = os.path.normpath(os.fspath(repo_root() if root is None else root))
-    return _map_strings(obj, lambda s: _portable_path(s, root_s))
+    return map_strings(obj, lambda s: _portable_path(s, root_s))
 
 
 def resolve_params(obj: Any, root: str | os.PathLike | None = None) -> Any:
     """The inverse of portable_params: "<repo>/..." strings as absolute paths under `root` (default:
     repo_root()); everything else unchanged. Use it on params read back from a result.json as paths."""
     root_s = os.path.normpath(os.fspath(repo_root() if root is None else root))
-    return _map_strings(obj, lambda s: _resolved_path(s, root_s))
+    return map_strings(obj, lambda s: _resolved_path(s, root_s))
 
 
 def _portable_path(s: str, root: str) -> str:
@@ -103,14 +103,14 @@ def _resolved_path(s: str, root: str) -> str:
     return s
 
 
-def _map_strings(obj: Any, fn) -> Any:
+def map_strings(obj: Any, fn) -> Any:
     """obj with fn applied to every string in it (dict values, list / tuple items, recursively)."""
     if isinstance(obj, str):
         return fn(obj)
     if isinstance(obj, dict):
-        return {k: _map_strings(v, fn) for k, v in obj.items()}
+        return {k: map_strings(v, fn) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_map_strings(v, fn) for v in obj]
+        return [map_strings(v, fn) for v in obj]
     return obj
 
 
