@@ -90,6 +90,12 @@ def test_table2_rotates_and_pools_the_folds(digits, tmp_path, monkeypatch, capsy
     assert first["GGAN mean"] == pytest.approx(100 * (0.5 + 0.7 + 0.01) / 2)
     assert (tmp_path / "folds" / "table2.md").exists()
     assert "pooled over 2 held-out speakers" in capsys.readouterr().out
+    (tmp_path / "folds" / "test-bob" / "runs" / "cnn_f5" / "result.json").unlink()  # a fold not complete
+    monkeypatch.setattr(runner, "execute", lambda run, out, **_: rp.RunRecord(run.name, run.notebook, "failed"))
+    assert cli.main([*argv, "--keep-going"]) == 1
+    assert not (tmp_path / "folds" / "table2.csv").exists() and not (tmp_path / "folds" / "table2.md").exists()
+    assert (tmp_path / "folds" / "table2_runs.csv").exists()
+    assert "pooled Table II not written: 1 of" in capsys.readouterr().out
 
 
 def test_every_run_is_listed_with_its_budget_and_cpu_time(digits, tmp_path, monkeypatch):

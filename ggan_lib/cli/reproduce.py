@@ -118,13 +118,27 @@ def _speaker_folds(a: argparse.Namespace, argv: list[str]) -> int:
         parts.append((o.out, runs))
         code = max(code, rc)
     if not a.dry_run:
-        df = rp.pooled_table2(parts)
-        rp.write_csv(base, 2, df)
-        import pandas as pd
-        rp.write_runs_csv(base, 2, pd.concat([rp.runs_table(out, runs, test_speaker=spk)
-                                              for spk, (out, runs) in zip(speakers, parts)], ignore_index=True))
-        print(f"pooled over {len(parts)} held-out speakers:\n" + write_markdown(base, 2, df).read_text())
+        _write_pool(base, speakers, parts)
     return code
+
+
+def _write_pool(base: Path, speakers: list[str], parts: list[tuple[Path, list]]) -> None:
+    """base/table2_runs.csv (every planned run of every fold) and, only once every fold's runs have all
+    finished, the pooled Table II (base/table2.csv, .md); before that, no pooled table (a stale one is removed):
+    a pool of some folds' draws would weigh the methods unequally."""
+    import pandas as pd
+    rp.write_runs_csv(base, 2, pd.concat([rp.runs_table(out, runs, test_speaker=spk)
+                                          for spk, (out, runs) in zip(speakers, parts)], ignore_index=True))
+    left = sum(not rp.is_finished(r, out / "runs" / r.name) for out, runs in parts for r in runs)
+    if left:
+        for stale in (base / "table2.csv", base / "table2.md"):
+            stale.unlink(missing_ok=True)
+        total = sum(len(runs) for _, runs in parts)
+        print(f"pooled Table II not written: {left} of {total} runs of the {len(parts)} folds are not finished")
+        return
+    df = rp.pooled_table2(parts)
+    rp.write_csv(base, 2, df)
+    print(f"pooled over {len(parts)} held-out speakers:\n" + write_markdown(base, 2, df).read_text())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
