@@ -167,8 +167,9 @@ def _take_up_left(records: list[RunRecord], by_name: dict[str, Run], out: Path, 
         run_dir = out / "runs" / run.name
         if is_finished(run, run_dir) or claimed_elsewhere(run_dir):
             continue
-        if not (rec.status == "elsewhere" or rec.status == "blocked" and all(
-                is_finished(by_name[n], out / "runs" / n) for n in run.needs if n in by_name)):
+        unblocked = rec.status == "blocked" and all(is_finished(by_name[n], out / "runs" / n)
+                                                    for n in run.needs if n in by_name)
+        if rec.status != "elsewhere" and not unblocked:
             continue
         tag = f"[left by another runner] {run.name} ({run.notebook})"
         records[k] = _run_claimed(run, out, tag, log, progress)
