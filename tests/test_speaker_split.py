@@ -177,6 +177,12 @@ def test_the_book_sees_where_the_folds_stand(digits, tmp_path, monkeypatch):
     assert draws.loc[draws["held-out speaker"] == "alice", "accuracy"].round(6).eq(50.0).all()
     verdict = reports.fold_verdict(draws, n_draws=1)
     assert list(verdict.index) == [("alice", "5 %")]  # bob lacks a method: no verdict for that fold yet
+    manifest = tmp_path / "folds" / "test-bob" / "manifest.json"
+    manifest.rename(manifest.with_name("aside-manifest.json"))  # a fold without a manifest: planned unknown
+    unknown = reports.speaker_folds(tmp_path / "folds")
+    assert str(unknown["runs planned"].dtype) == "Int64" and unknown["runs planned"].isna().tolist() == [False, True]
+    assert unknown.loc["alice", "runs planned"] == n_runs and not unknown.loc["bob", "complete"]
+    manifest.with_name("aside-manifest.json").rename(manifest)
     res.with_name("aside.json").rename(res)
     assert len(reports.fold_verdict(reports.fold_draws(tmp_path / "folds"), n_draws=1)) == 2
     costs = reports.run_costs(tmp_path / "folds")

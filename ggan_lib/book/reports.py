@@ -227,10 +227,13 @@ def speaker_folds(base: str | Path):
         cpu = [res.get("cpu_s") for _, res in finished]
         done = {name for name, _ in finished}
         rows.append({"held-out speaker": fold.name.removeprefix("test-"), "runs finished": len(finished),
-                     "runs planned": len(planned) if planned else math.nan,
+                     "runs planned": len(planned) if planned else None,
                      "complete": bool(planned) and set(planned) <= done,
                      "CPU h (recorded)": round(sum(c for c in cpu if c) / 3600, 2)})
-    return pd.DataFrame(rows).set_index("held-out speaker") if rows else None
+    if not rows:
+        return None
+    table = pd.DataFrame(rows).set_index("held-out speaker")
+    return table.astype({"runs planned": "Int64"})  # a fold without a manifest leaves <NA>, not 10.0 for the rest
 
 
 def fold_draws(base: str | Path):
