@@ -143,6 +143,9 @@ def test_fold_verdict_compares_ggan_with_both_baselines_where_every_draw_is_in()
     from ggan_lib.book import readings
     text = readings.fold_verdict_reading(v)
     assert "above the CNN's in 2 of 2 folds and above the unsupervised GAN's in 1 of 2 folds" in text
+    assert "above both baselines' in 1 of 2 fold-and-fraction cells (a at 5 %)" in text
+    neither = v.assign(**{"GGAN > unsupervised": False})
+    assert "above both baselines' in none of the 2 fold-and-fraction cells" in readings.fold_verdict_reading(neither)
     import matplotlib
     matplotlib.use("Agg")
     from ggan_lib.book import viz

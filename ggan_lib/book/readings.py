@@ -133,12 +133,16 @@ def at_chance(accuracy_pct: float, n_classes: int, margin_pct: float = 2.0) -> b
 
 def fold_verdict_reading(verdict) -> str:
     """One paragraph on reports.fold_verdict: per labelled fraction, in how many folds GGAN's mean is above
-    the CNN's and above the unsupervised GAN's."""
+    the CNN's and above the unsupervised GAN's, and in which fold-and-fraction cells it is above both."""
     parts = []
     for lab in sorted(set(verdict.index.get_level_values("labels")), key=label_fraction):
         v = verdict.xs(lab, level="labels")
         n = plural(len(v), "fold")
         parts.append(f"at {lab} labels GGAN's mean is above the CNN's in {int(v['GGAN > CNN'].sum())} of {n} "
                      f"and above the unsupervised GAN's in {int(v['GGAN > unsupervised'].sum())} of {n}")
-    return ("So far, " + "; ".join(parts) + ". The paper's Table II has GGAN above both at every fraction; "
-            "the pooled table, once every fold has run, is the verdict.")
+    both = verdict.index[verdict["GGAN > CNN"] & verdict["GGAN > unsupervised"]]
+    cells = plural(len(verdict), "fold-and-fraction cell")
+    where = (f"in {len(both)} of {cells} ("
+             + ", ".join(f"{spk} at {lab}" for spk, lab in both) + ")") if len(both) else f"in none of the {cells}"
+    return ("So far, " + "; ".join(parts) + f". It is above both baselines' {where}. The paper's Table II has "
+            "GGAN above both at every fraction; the pooled table, once every fold has run, is the verdict.")
