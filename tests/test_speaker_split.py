@@ -146,6 +146,11 @@ def test_fold_verdict_compares_ggan_with_both_baselines_where_every_draw_is_in()
     assert "above both baselines' in 1 of 2 fold-and-fraction cells (a at 5 %)" in text
     neither = v.assign(**{"GGAN > unsupervised": False})
     assert "above both baselines' in none of the 2 fold-and-fraction cells" in readings.fold_verdict_reading(neither)
+    assert text.startswith("So far,") and "once every fold has run" in text
+    final = readings.fold_verdict_reading(v, complete=True)  # every fold in: the verdict, no "so far"
+    assert final.startswith("With every fold in,") and final.endswith("that does not hold here.")
+    assert readings.fold_verdict_reading(v.assign(**{"GGAN > unsupervised": True}), complete=True).endswith(
+        "that holds here too.")
     import matplotlib
     matplotlib.use("Agg")
     from ggan_lib.book import viz

@@ -131,9 +131,10 @@ def at_chance(accuracy_pct: float, n_classes: int, margin_pct: float = 2.0) -> b
     return abs(accuracy_pct - 100.0 / n_classes) <= margin_pct
 
 
-def fold_verdict_reading(verdict) -> str:
+def fold_verdict_reading(verdict, *, complete: bool = False) -> str:
     """One paragraph on reports.fold_verdict: per labelled fraction, in how many folds GGAN's mean is above
-    the CNN's and above the unsupervised GAN's, and in which fold-and-fraction cells it is above both."""
+    the CNN's and above the unsupervised GAN's, and in which fold-and-fraction cells it is above both.
+    complete: every fold has run, so the paragraph reads as the fold-by-fold verdict, not as "so far"."""
     parts = []
     for lab in sorted(set(verdict.index.get_level_values("labels")), key=label_fraction):
         v = verdict.xs(lab, level="labels")
@@ -144,5 +145,9 @@ def fold_verdict_reading(verdict) -> str:
     cells = plural(len(verdict), "fold-and-fraction cell")
     where = (f"in {len(both)} of {cells} ("
              + ", ".join(f"{spk} at {lab}" for spk, lab in both) + ")") if len(both) else f"in none of the {cells}"
-    return ("So far, " + "; ".join(parts) + f". It is above both baselines' {where}. The paper's Table II has "
-            "GGAN above both at every fraction; the pooled table, once every fold has run, is the verdict.")
+    head = ("With every fold in, " if complete else "So far, ") + "; ".join(parts) + f". It is above both baselines' {where}."
+    if complete:
+        return head + (" The paper's Table II has GGAN above both at every fraction; fold by fold, "
+                       + ("that holds here too." if len(both) == len(verdict) else "that does not hold here."))
+    return head + (" The paper's Table II has GGAN above both at every fraction; the pooled table, once every "
+                   "fold has run, is the verdict.")
