@@ -327,6 +327,47 @@ def test_a_run_blocked_by_a_need_whose_runner_died_runs_after_the_need_is_taken_
     assert done == [first.name, second.name] and [r.status for r in recs] == ["done", "done"]
 
 
+def test_a_run_whose_need_another_runner_holds_waits_behind_the_ready_runs(tmp_path, monkeypatch):
+    """Run 1 needs run 0, which another runner is executing; run 2 needs nothing. This runner defers run 1,
+    runs run 2 meanwhile, and runs run 1 once the other runner has finished run 0 (before, it idled on run 1's
+    need first). The records stay in plan order."""
+    import dataclasses
+    import subprocess
+    import sys
+    import threading
+    o = cli.options(cli.parse_args(["--table", "2", "--out", str(tmp_path / "o"), *COMMON]))
+    first, second, third = rp.plan(2, o)[:3]
+    runs = [first, dataclasses.replace(second, needs=(first.name,)), third]
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    done, lines = [], []
+
+    def fake_execute(run, out, **_):
+        done.append(run.name)
+        rp.write_result(out / "runs" / run.name, run.notebook, run.params, {})
+        return rp.RunRecord(run.name, run.notebook, "done")
+
+    def other_runner_finishes_first():
+        rp.write_result(o.out / "runs" / first.name, first.notebook, first.params, {})
+        (o.out / "runs" / first.name / rp.CLAIM).unlink()
+
+    monkeypatch.setattr(runner, "execute", fake_execute)
+    finisher = threading.Timer(0.5, other_runner_finishes_first)
+    try:
+        d = o.out / "runs" / first.name
+        d.mkdir(parents=True)
+        (d / rp.CLAIM).write_text(json.dumps({"pid": live.pid, "host": socket.gethostname()}))
+        finisher.start()
+        recs = rp.run_all(runs, o.out, progress=False, log=lines.append, poll_s=0.05)
+    finally:
+        finisher.cancel()
+        live.kill()
+        live.wait()
+    assert done == [third.name, second.name]
+    assert [r.name for r in recs] == [first.name, second.name, third.name]
+    assert [r.status for r in recs] == ["elsewhere", "done", "done"]
+    assert any("deferred" in line for line in lines)
+
+
 def test_claim_is_exclusive(tmp_path):
     """Two claims on one folder: the second (another live process's) fails."""
     d = tmp_path / "run"

@@ -125,37 +125,60 @@ def run_all(runs: list[Run], out: Path, *, keep_going: bool = False, progress: b
             log=print, poll_s: float = 30.0) -> list[RunRecord]:
     """Execute the planned runs in order: skip finished ones, block those whose needs failed, stop or go on.
 
-    Runs claimed by another runner on the same `out` are left to it ('elsewhere'); a run that
-    needs one of them waits until it finishes (or its runner dies: then the need counts as failed).
-    After the pass, a run left to a runner that has since stopped without finishing it (its claim released
-    or stale) is taken up here (:func:`_take_up_left`), and then the runs it blocked, so a batch never ends
-    with such a run undone."""
-    records: list[RunRecord] = []
-    failed: set[str] = set()
+    Runs claimed by another runner on the same `out` are left to it ('elsewhere'). A run that needs one of
+    them is deferred: the runs after it whose needs are met go first, and then it waits until the need
+    finishes (or its runner dies: then the need counts as failed), so a runner does not idle while there
+    is work it can do. After the pass, a run left to a runner that has since stopped without finishing it
+    (its claim released or stale) is taken up here (:func:`_take_up_left`), and then the runs it blocked,
+    so a batch never ends with such a run undone. The records are in plan order."""
     by_name = {r.name: r for r in runs}
-    for i, run in enumerate(runs, 1):
-        tag = f"[{i}/{len(runs)}] {run.name} ({run.notebook})"
-        if is_finished(run, out / "runs" / run.name):
-            records.append(_skipped(run, out / "runs" / run.name))
-            log(f"{tag}: already finished, skipped")
+    records: dict[int, RunRecord] = {}
+    failed: set[str] = set()
+    deferred: list[tuple[int, Run, str]] = []
+    for i, run in enumerate(runs):
+        tag = f"[{i + 1}/{len(runs)}] {run.name} ({run.notebook})"
+        held = [] if is_finished(run, out / "runs" / run.name) else _held_needs(run, out, by_name, deferred)
+        if held:
+            deferred.append((i, run, tag))
+            log(f"{tag}: needs {', '.join(held)} (another runner or a deferred run): deferred, the ready runs go first")
             continue
-        _wait_for_needs(run, out, by_name, failed, tag, log, poll_s)
-        blocked = [n for n in run.needs if n in failed]
-        if blocked:
-            failed.add(run.name)
-            records.append(RunRecord(run.name, run.notebook, "blocked", error=f"needs failed run(s) {blocked}"))
-            log(f"{tag}: blocked, needs failed run(s) {blocked}")
-            continue
-        rec = _run_claimed(run, out, tag, log, progress)
-        records.append(rec)
-        _log_outcome(rec, tag, log)
-        if rec.status == "failed":
-            failed.add(run.name)
-            if not keep_going:
-                break
-    else:
-        _take_up_left(records, by_name, out, log, progress)
-    return records
+        records[i] = _attempt(run, out, by_name, failed, tag, log, progress, poll_s)
+        if records[i].status == "failed" and not keep_going:
+            return [records[k] for k in sorted(records)]
+    for i, run, tag in deferred:
+        records[i] = _attempt(run, out, by_name, failed, tag, log, progress, poll_s)
+        if records[i].status == "failed" and not keep_going:
+            return [records[k] for k in sorted(records)]
+    ordered = [records[k] for k in sorted(records)]
+    _take_up_left(ordered, by_name, out, log, progress)
+    return ordered
+
+
+def _held_needs(run: Run, out: Path, by_name: dict[str, Run], deferred: list) -> list[str]:
+    """The needs of run that another runner holds unfinished, or that this runner has deferred."""
+    later = {r.name for _, r, _ in deferred}
+    return [n for n in run.needs if n in later or (n in by_name and claimed_elsewhere(out / "runs" / n)
+                                                   and not is_finished(by_name[n], out / "runs" / n))]
+
+
+def _attempt(run: Run, out: Path, by_name: dict[str, Run], failed: set[str], tag: str, log, progress: bool,
+             poll_s: float) -> RunRecord:
+    """One run of the pass: skipped if finished, else wait for needs held elsewhere, blocked if one failed,
+    else claimed and executed (a failed run joins `failed`)."""
+    if is_finished(run, out / "runs" / run.name):
+        log(f"{tag}: already finished, skipped")
+        return _skipped(run, out / "runs" / run.name)
+    _wait_for_needs(run, out, by_name, failed, tag, log, poll_s)
+    blocked = [n for n in run.needs if n in failed]
+    if blocked:
+        failed.add(run.name)
+        log(f"{tag}: blocked, needs failed run(s) {blocked}")
+        return RunRecord(run.name, run.notebook, "blocked", error=f"needs failed run(s) {blocked}")
+    rec = _run_claimed(run, out, tag, log, progress)
+    _log_outcome(rec, tag, log)
+    if rec.status == "failed":
+        failed.add(run.name)
+    return rec
 
 
 def _take_up_left(records: list[RunRecord], by_name: dict[str, Run], out: Path, log, progress: bool) -> None:
