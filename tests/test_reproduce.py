@@ -327,7 +327,7 @@ def test_a_run_blocked_by_a_need_whose_runner_died_runs_after_the_need_is_taken_
     assert done == [first.name, second.name] and [r.status for r in recs] == ["done", "done"]
 
 
-def test_a_run_whose_need_another_runner_holds_waits_behind_the_ready_runs(tmp_path, monkeypatch):
+def test_a_run_whose_need_another_runner_holds_waits_behind_the_ready_runs(tmp_path, monkeypatch, capsys):
     """Run 1 needs run 0, which another runner is executing; run 2 needs nothing. This runner defers run 1,
     runs run 2 meanwhile, and runs run 1 once the other runner has finished run 0 (before, it idled on run 1's
     need first). The records stay in plan order."""
@@ -366,6 +366,10 @@ def test_a_run_whose_need_another_runner_holds_waits_behind_the_ready_runs(tmp_p
     assert [r.name for r in recs] == [first.name, second.name, third.name]
     assert [r.status for r in recs] == ["elsewhere", "done", "done"]
     assert any("deferred" in line for line in lines)
+    assert cli._report(recs, runs, o.out) == 0 and "left to other runners" not in capsys.readouterr().out
+    (o.out / "runs" / first.name / rp.RESULT).unlink()  # not finished: the report names it
+    cli._report(recs, runs, o.out)
+    assert f"left to other runners on {o.out} and not finished yet: {first.name};" in capsys.readouterr().out
 
 
 def test_claim_is_exclusive(tmp_path):

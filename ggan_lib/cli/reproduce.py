@@ -77,16 +77,19 @@ def print_plan(runs: list[rp.Run], out: Path) -> None:
         print(f"{i:3d}. {r.name:<24} {r.notebook:<24} {state:<9} {json.dumps(keys)}")
 
 
-def _report(records: list[rp.RunRecord], n_runs: int, out: Path) -> int:
-    """Print what was left to other runners and what failed; the exit code (1 when a run failed)."""
-    elsewhere = [r.name for r in records if r.status == "elsewhere"]
+def _report(records: list[rp.RunRecord], runs: list[rp.Run], out: Path) -> int:
+    """Print what was left to other runners and is still unfinished, and what failed; the exit code (1 when
+    a run failed)."""
+    by_name = {r.name: r for r in runs}
+    elsewhere = [r.name for r in records if r.status == "elsewhere"
+                 and not rp.is_finished(by_name[r.name], out / "runs" / r.name)]
     if elsewhere:
-        print(f"{len(elsewhere)} run(s) left to other runners on {out}: {', '.join(elsewhere)}; "
+        print(f"{len(elsewhere)} run(s) left to other runners on {out} and not finished yet: {', '.join(elsewhere)}; "
               "the last runner to finish writes the complete table")
     bad = [r for r in records if r.status in ("failed", "blocked")]
     for r in bad:
         print(f"{r.status.upper()}: {r.error}", file=sys.stderr)
-    return 1 if bad or len(records) < n_runs else 0
+    return 1 if bad or len(records) < len(runs) else 0
 
 
 def _run_table(a: argparse.Namespace, o: rp.Options, argv: list[str]) -> tuple[list[rp.Run], int]:
@@ -100,7 +103,7 @@ def _run_table(a: argparse.Namespace, o: rp.Options, argv: list[str]) -> tuple[l
     _, md_path = write_table(o.out, a.table, runs)
     rp.write_manifest(o.out, argv, a.table, records)
     print(md_path.read_text())
-    return runs, _report(records, len(runs), o.out)
+    return runs, _report(records, runs, o.out)
 
 
 def _speaker_folds(a: argparse.Namespace, argv: list[str]) -> int:
