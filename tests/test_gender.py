@@ -118,6 +118,12 @@ def test_cli_end_to_end_and_rerun_only_evaluates(tmp_path, digit_dir, gender_dir
     assert len(test) == 2 and {t[0] for t in test} == {"m", "f"}
     assert not set(m["gender_classifier"]["test_speakers"]) & set(m["gender_classifier"]["train_speakers"])
     assert gender_report.verdict(m) in (out / "summary.md").read_text() and "guidance" in gender_report.verdict(m).lower()
+    m2 = json.loads(json.dumps(m))  # a second "seed": the seeds table puts the runs side by side
+    m2["generated"]["fraction_heard_female"] = {"male": 0.25, "female": 0.75}
+    seeds = gender_report.seeds_table({"a": m, "b": m2})
+    assert list(seeds.columns) == ["a", "b"]
+    assert seeds.loc["c = female heard as female", "b"] == 0.75 and seeds.loc["c = male heard as male", "b"] == 0.75
+    assert seeds.loc["c = female heard as female", "a"] == g["fraction_heard_female"]["female"]
     assert (out / "f0_centroid.png").exists() and (out / "audio" / "z0_female.wav").exists()
     assert sf.info(out / "audio" / "z0_male.wav").samplerate == SR
     card = json.loads(model.with_suffix(".json").read_text())

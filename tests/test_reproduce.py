@@ -490,3 +490,25 @@ def test_manifest_stores_repository_paths_portably(tmp_path, monkeypatch):
     other = rp.RunRecord(name="cnn_f5", notebook="train_baseline", status="skipped", wall_s=2.0)
     rp.write_manifest(out, ["--table", "2"], 2, [skipped, other])  # another run list: rewritten
     assert [r["name"] for r in json.loads(path.read_text())["tables"]["2"]["runs"]] == ["cnn_f1", "cnn_f5"]
+
+
+def test_table_readings_print_small_figures_to_their_digits():
+    """readings.table{1,2}_reading: a round-trip FID below 1 (128-d features) is printed as 0.16, not 0, and a
+    gap under a point as 0.2; the sentences rank our methods against the paper's."""
+    from ggan_lib.book import readings
+    t1 = pd.DataFrame([{"model": "Supervised BigGAN", "is_mean": 3.59, "paper_is_mean": 7.33, "fid": 0.157, "paper_fid_mean": 24.4},
+                       {"model": "Unsupervised BigGAN", "is_mean": 3.42, "paper_is_mean": 6.17, "fid": 0.123, "paper_fid_mean": 24.72},
+                       {"model": "GGAN", "is_mean": 4.89, "paper_is_mean": 7.24, "fid": 0.383, "paper_fid_mean": 25.75}])
+    text = readings.table1_reading(t1)
+    assert "FID (round trip), ours: Supervised BigGAN 0.16, Unsupervised BigGAN 0.12, GGAN 0.38" in text
+    assert "lowest is Unsupervised BigGAN, where the paper's lowest is Supervised BigGAN (not reproduced)" in text
+    assert "IS, ours: Supervised BigGAN 3.59, Unsupervised BigGAN 3.42, GGAN 4.89; highest is GGAN" in text
+    row = {"fraction": 0.05}
+    for m, (ours, std, paper) in {"CNN": (55.2, 5.6, 84.0), "Unsupervised GAN": (39.6, 1.4, 80.0),
+                                  "GGAN": (53.9, 4.8, 92.0)}.items():
+        row.update({f"{m} mean": ours, f"{m} std": std, f"{m} paper mean": paper})
+    full = {"fraction": 1.0, "CNN mean": 96.0, "CNN std": 0.0, "CNN paper mean": 96.2}
+    t2 = pd.DataFrame([row, full])
+    text = readings.table2_reading(t2)
+    assert "The paper's best, GGAN, is not first here: CNN is (within one standard deviation)." in text
+    assert "Every accuracy of ours is 0.2 to 40 points below the paper's." in text

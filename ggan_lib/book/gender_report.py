@@ -52,6 +52,28 @@ def verdict(metrics: dict[str, Any]) -> str:
     return text
 
 
+def seeds_table(runs: dict[str, dict[str, Any]]):
+    """One column per run ({name: metrics}), one row per measure of the verdict: the runs of one recipe
+    under different seeds side by side (what a single run cannot say: how much of it is the draw)."""
+    import pandas as pd
+    rows = {}
+    for name, m in runs.items():
+        g, dg, clf = m["generated"], m.get("digits", {}), m["gender_classifier"]
+        rows[name] = {
+            "seed": g.get("seed"),
+            "c = female heard as female": g["fraction_heard_female"]["female"],
+            "c = male heard as male": 1.0 - g["fraction_heard_female"]["male"],
+            "same z: c = female sounds more female": g["pairs_more_female_with_c_female"],
+            "same z: c = female has the higher centroid": g["pairs_higher_centroid_with_c_female"],
+            "median centroid, c = male (Hz)": g["centroid_stats"]["male"]["median"],
+            "median centroid, c = female (Hz)": g["centroid_stats"]["female"]["median"],
+            "digit IS, all clips": dg.get("all", {}).get("is"),
+            "same z: same digit heard for both c": dg.get("same_digit_across_c"),
+            "gender classifier, held-out voices' digits": clf.get("acc_heldout_digits"),
+        }
+    return pd.DataFrame(rows)
+
+
 def _points(x: float) -> str:
     """'1 percentage point', '12 percentage points' (rounded)."""
     n = int(round(x))

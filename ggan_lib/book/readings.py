@@ -29,6 +29,11 @@ def _num(x) -> float | None:
     return v if math.isfinite(v) else None
 
 
+def _figure(v: float) -> str:
+    """A figure to as many digits as it needs: 54, 0.38 (a round-trip FID of 128-d features is below 1)."""
+    return f"{v:.0f}" if abs(v) >= 10 else f"{v:.2g}" if abs(v) < 1 else f"{v:.1f}"
+
+
 def _ranking(values: dict[str, float], higher_is_better: bool = True) -> list[str]:
     """Method names, best first."""
     return sorted(values, key=lambda m: -values[m] if higher_is_better else values[m])
@@ -70,7 +75,7 @@ def table2_reading(t2) -> str:
     gaps = [_num(row[f"{m} paper mean"]) - _num(row[f"{m} mean"]) for _, row in t2.iterrows()
             for m in TABLE2_METHODS if _num(row[f"{m} mean"]) is not None and _num(row[f"{m} paper mean"]) is not None]
     if gaps:
-        sentences.append(f"Every accuracy of ours is {min(gaps):.0f} to {max(gaps):.0f} points below the paper's.")
+        sentences.append(f"Every accuracy of ours is {_figure(min(gaps))} to {_figure(max(gaps))} points below the paper's.")
     if kept and all(kept):
         sentences.append("The paper's best method at each fraction is also ours.")
     elif kept:
@@ -94,7 +99,7 @@ def table1_reading(t1) -> str:
             continue
         best_ours = _ranking(ours, higher)[0]
         best_paper = _ranking(paper, higher)[0] if paper else None
-        cells = ", ".join(f"{m} {ours[m]:.2f}" if name == "IS" else f"{m} {ours[m]:.0f}" for m in gans if m in ours)
+        cells = ", ".join(f"{m} {ours[m]:.2f}" if name == "IS" else f"{m} {_figure(ours[m])}" for m in gans if m in ours)
         label = "FID (round trip)" if name == "FID" else "IS"
         s = f"{label}, ours: {cells}; {'highest' if higher else 'lowest'} is {best_ours}"
         if best_paper:
