@@ -228,6 +228,21 @@ def test_diverged_generator_end_to_end(tables, tmp_path):
     assert math.isnan(row["is_mean"]) and "NaN" in row["note"]
 
 
+def _fake_execute(done: list):
+    """An execute() that appends the run's name to `done` and writes its result (no notebook runs)."""
+    def fake_execute(run, out, **_):
+        done.append(run.name)
+        rp.write_result(out / "runs" / run.name, run.notebook, run.params, {})
+        return rp.RunRecord(run.name, run.notebook, "done")
+    return fake_execute
+
+
+def _hold(run_dir, pid: int) -> None:
+    """Write run_dir's claim as held by process pid on this host (another runner on the run)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / rp.CLAIM).write_text(json.dumps({"pid": pid, "host": socket.gethostname()}))
+
+
 def test_claims_share_runs_between_runners(tmp_path, monkeypatch):
     """A run claimed by a live runner is left to it; a stale claim (dead pid) is taken over."""
     import subprocess
@@ -236,12 +251,7 @@ def test_claims_share_runs_between_runners(tmp_path, monkeypatch):
     runs = rp.plan(2, o)[:2]
     done = []
 
-    def fake_execute(run, out, **_):
-        done.append(run.name)
-        rp.write_result(out / "runs" / run.name, run.notebook, run.params, {})
-        return rp.RunRecord(run.name, run.notebook, "done")
-
-    monkeypatch.setattr(runner, "execute", fake_execute)
+    monkeypatch.setattr(runner, "execute", _fake_execute(done))
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -283,9 +293,7 @@ def test_a_run_left_to_a_runner_that_died_is_taken_up_after_the_pass(tmp_path, m
 
     monkeypatch.setattr(runner, "execute", fake_execute)
     try:
-        d = o.out / "runs" / runs[0].name
-        d.mkdir(parents=True)
-        (d / rp.CLAIM).write_text(json.dumps({"pid": live.pid, "host": socket.gethostname()}))
+        _hold(o.out / "runs" / runs[0].name, live.pid)
         recs = rp.run_all(runs, o.out, progress=False, log=lambda *_: None)
     finally:
         live.kill()
@@ -306,17 +314,10 @@ def test_a_run_blocked_by_a_need_whose_runner_died_runs_after_the_need_is_taken_
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     done, lines = [], []
 
-    def fake_execute(run, out, **_):
-        done.append(run.name)
-        rp.write_result(out / "runs" / run.name, run.notebook, run.params, {})
-        return rp.RunRecord(run.name, run.notebook, "done")
-
-    monkeypatch.setattr(runner, "execute", fake_execute)
+    monkeypatch.setattr(runner, "execute", _fake_execute(done))
     killer = threading.Timer(0.5, lambda: (live.kill(), live.wait()))  # it dies while run 1 waits for run 0
     try:
-        d = o.out / "runs" / first.name
-        d.mkdir(parents=True)
-        (d / rp.CLAIM).write_text(json.dumps({"pid": live.pid, "host": socket.gethostname()}))
+        _hold(o.out / "runs" / first.name, live.pid)
         killer.start()
         recs = rp.run_all(runs, o.out, keep_going=True, progress=False, log=lines.append, poll_s=0.05)
     finally:
@@ -341,21 +342,14 @@ def test_a_run_whose_need_another_runner_holds_waits_behind_the_ready_runs(tmp_p
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     done, lines = [], []
 
-    def fake_execute(run, out, **_):
-        done.append(run.name)
-        rp.write_result(out / "runs" / run.name, run.notebook, run.params, {})
-        return rp.RunRecord(run.name, run.notebook, "done")
-
     def other_runner_finishes_first():
         rp.write_result(o.out / "runs" / first.name, first.notebook, first.params, {})
         (o.out / "runs" / first.name / rp.CLAIM).unlink()
 
-    monkeypatch.setattr(runner, "execute", fake_execute)
+    monkeypatch.setattr(runner, "execute", _fake_execute(done))
     finisher = threading.Timer(0.5, other_runner_finishes_first)
     try:
-        d = o.out / "runs" / first.name
-        d.mkdir(parents=True)
-        (d / rp.CLAIM).write_text(json.dumps({"pid": live.pid, "host": socket.gethostname()}))
+        _hold(o.out / "runs" / first.name, live.pid)
         finisher.start()
         recs = rp.run_all(runs, o.out, progress=False, log=lines.append, poll_s=0.05)
     finally:
