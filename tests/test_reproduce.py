@@ -451,7 +451,7 @@ def test_generated_clips_match_the_real_reference_below_paper():
 def test_shipped_fsdd_small_runs_are_finished():
     """The committed results/fsdd-small runs count as finished for the command in its README."""
     argv = ["--preset", "small", "--data", "fsdd", "--fractions", "0.01", "0.05", "--draws", "3", "--threads", "1",
-            "--no-progress", "--keep-going", "--iters", "ggan=1000", "gan=1000", "enc=1000", "clips=500"]
+            "--keep-going", "--no-progress"]  # the current budgets (RUN_DEFAULTS["small"]), as the README runs them
     o = cli.options(cli.parse_args(["--table", "2", *argv]))
     if not (o.out / "runs").is_dir() or not rp.SHIPPED_CLASSIFIER.is_file():
         pytest.skip("results/fsdd-small or models/metric_classifier_fsdd.pt is not in this checkout")
