@@ -328,6 +328,37 @@ def test_a_run_blocked_by_a_need_whose_runner_died_runs_after_the_need_is_taken_
     assert done == [first.name, second.name] and [r.status for r in recs] == ["done", "done"]
 
 
+def test_a_run_whose_need_was_left_unfinished_before_it_came_up_is_not_run_before_its_need(tmp_path, monkeypatch):
+    """Run 0 is held by another runner, which dies while this one executes run 1 (independent); run 2 needs
+    run 0. Run 2 is blocked in the pass, not executed without its need; after the pass this runner takes run 0
+    up and then runs run 2."""
+    import dataclasses
+    import subprocess
+    import sys
+    o = cli.options(cli.parse_args(["--table", "2", "--out", str(tmp_path / "o"), *COMMON]))
+    first, second, third = rp.plan(2, o)[:3]
+    runs = [first, third, dataclasses.replace(second, needs=(first.name,))]
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    done, record = [], _fake_execute([])
+
+    def fake_execute(run, out, **kw):
+        done.append(run.name)
+        if live.poll() is None:  # the holder of run 0 dies meanwhile
+            live.kill()
+            live.wait()
+        return record(run, out, **kw)
+
+    monkeypatch.setattr(runner, "execute", fake_execute)
+    try:
+        _hold(o.out / "runs" / first.name, live.pid)
+        recs = rp.run_all(runs, o.out, keep_going=True, progress=False, log=lambda *_: None)
+    finally:
+        live.kill()
+        live.wait()
+    assert done == [third.name, first.name, second.name]
+    assert [r.status for r in recs] == ["done", "done", "done"]
+
+
 def test_a_run_whose_need_another_runner_holds_waits_behind_the_ready_runs(tmp_path, monkeypatch, capsys):
     """Run 1 needs run 0, which another runner is executing; run 2 needs nothing. This runner defers run 1,
     runs run 2 meanwhile, and runs run 1 once the other runner has finished run 0 (before, it idled on run 1's

@@ -169,7 +169,9 @@ def _attempt(run: Run, out: Path, by_name: dict[str, Run], failed: set[str], tag
         log(f"{tag}: already finished, skipped")
         return _skipped(run, out / "runs" / run.name)
     _wait_for_needs(run, out, by_name, failed, tag, log, poll_s)
-    blocked = [n for n in run.needs if n in failed]
+    # a need left to a runner that stopped before this run came up is unfinished and unclaimed: blocked for
+    # now; _take_up_left runs it after the pass, and then this run
+    blocked = [n for n in run.needs if n in failed or (n in by_name and not is_finished(by_name[n], out / "runs" / n))]
     if blocked:
         failed.add(run.name)
         log(f"{tag}: blocked, needs failed run(s) {blocked}")
