@@ -23,7 +23,7 @@ class RunRecord:
 
     name: str
     notebook: str
-    status: str                 # 'done', 'skipped' (already finished), 'failed', 'blocked' (a need failed),
+    status: str                 # 'done', 'skipped' (already finished), 'failed', 'blocked' (a need did not finish),
                                 # 'elsewhere' (claimed by another runner working on the same --out)
     wall_s: float = 0.0         # seconds of the notebook run (for a skipped run: when it was done)
     error: str = ""
@@ -92,17 +92,14 @@ def _skipped(run: Run, run_dir: Path) -> RunRecord:
                      extra={"result": str(run_dir / RESULT), "finished": res.get("finished", "")})
 
 
-def _wait_for_needs(run: Run, out: Path, by_name: dict[str, Run], failed: set[str], tag: str, log,
-                    poll_s: float) -> None:
-    """Wait for needs another runner is executing; one that does not finish (its runner died) counts as failed."""
+def _wait_for_needs(run: Run, out: Path, by_name: dict[str, Run], tag: str, log, poll_s: float) -> None:
+    """Wait for needs another runner is executing, until each finishes or its claim goes (its runner died)."""
     for need in run.needs:
         need_dir = out / "runs" / need
         if need in by_name and claimed_elsewhere(need_dir):
             log(f"{tag}: waiting for {need} (another runner)")
             while claimed_elsewhere(need_dir) and not is_finished(by_name[need], need_dir):
                 time.sleep(poll_s)
-            if not is_finished(by_name[need], need_dir):
-                failed.add(need)
 
 
 def _run_claimed(run: Run, out: Path, tag: str, log, progress: bool) -> RunRecord:
@@ -123,17 +120,16 @@ def _run_claimed(run: Run, out: Path, tag: str, log, progress: bool) -> RunRecor
 
 def run_all(runs: list[Run], out: Path, *, keep_going: bool = False, progress: bool = True,
             log=print, poll_s: float = 30.0) -> list[RunRecord]:
-    """Execute the planned runs in order: skip finished ones, block those whose needs failed, stop or go on.
+    """Execute the planned runs in order: skip finished ones, block those whose needs did not finish, stop or go on.
 
     Runs claimed by another runner on the same `out` are left to it ('elsewhere'). A run that needs one of
     them is deferred: the runs after it whose needs are met go first, and then it waits until the need
-    finishes (or its runner dies: then the need counts as failed), so a runner does not idle while there
+    finishes (or its runner dies: then it is blocked), so a runner does not idle while there
     is work it can do. After the pass, a run left to a runner that has since stopped without finishing it
     (its claim released or stale) is taken up here (:func:`_take_up_left`), and then the runs it blocked,
     so a batch never ends with such a run undone. The records are in plan order."""
     by_name = {r.name: r for r in runs}
     records: dict[int, RunRecord] = {}
-    failed: set[str] = set()
     deferred: list[tuple[int, Run, str]] = []
     for i, run in enumerate(runs):
         tag = f"[{i + 1}/{len(runs)}] {run.name} ({run.notebook})"
@@ -142,11 +138,11 @@ def run_all(runs: list[Run], out: Path, *, keep_going: bool = False, progress: b
             deferred.append((i, run, tag))
             log(f"{tag}: needs {', '.join(held)} (another runner or a deferred run): deferred, the ready runs go first")
             continue
-        records[i] = _attempt(run, out, by_name, failed, tag, log, progress, poll_s)
+        records[i] = _attempt(run, out, by_name, tag, log, progress, poll_s)
         if records[i].status == "failed" and not keep_going:
             return [records[k] for k in sorted(records)]
     for i, run, tag in deferred:
-        records[i] = _attempt(run, out, by_name, failed, tag, log, progress, poll_s)
+        records[i] = _attempt(run, out, by_name, tag, log, progress, poll_s)
         if records[i].status == "failed" and not keep_going:
             return [records[k] for k in sorted(records)]
     ordered = [records[k] for k in sorted(records)]
@@ -161,25 +157,21 @@ def _held_needs(run: Run, out: Path, by_name: dict[str, Run], deferred: list) ->
                                                    and not is_finished(by_name[n], out / "runs" / n))]
 
 
-def _attempt(run: Run, out: Path, by_name: dict[str, Run], failed: set[str], tag: str, log, progress: bool,
-             poll_s: float) -> RunRecord:
-    """One run of the pass: skipped if finished, else wait for needs held elsewhere, blocked if one failed,
-    else claimed and executed (a failed run joins `failed`)."""
+def _attempt(run: Run, out: Path, by_name: dict[str, Run], tag: str, log, progress: bool, poll_s: float) -> RunRecord:
+    """One run of the pass: skipped if finished, else wait for needs held elsewhere, blocked if a need is not
+    finished (it failed or was blocked here, or its runner stopped without finishing it), else claimed and executed."""
     if is_finished(run, out / "runs" / run.name):
         log(f"{tag}: already finished, skipped")
         return _skipped(run, out / "runs" / run.name)
-    _wait_for_needs(run, out, by_name, failed, tag, log, poll_s)
-    # a need left to a runner that stopped before this run came up is unfinished and unclaimed: blocked for
-    # now; _take_up_left runs it after the pass, and then this run
-    blocked = [n for n in run.needs if n in failed or (n in by_name and not is_finished(by_name[n], out / "runs" / n))]
+    _wait_for_needs(run, out, by_name, tag, log, poll_s)
+    # a need left to a runner that stopped without finishing it is blocked for now: _take_up_left runs it
+    # after the pass, and then this run
+    blocked = [n for n in run.needs if n in by_name and not is_finished(by_name[n], out / "runs" / n)]
     if blocked:
-        failed.add(run.name)
-        log(f"{tag}: blocked, needs failed run(s) {blocked}")
-        return RunRecord(run.name, run.notebook, "blocked", error=f"needs failed run(s) {blocked}")
+        log(f"{tag}: blocked, needs unfinished run(s) {blocked}")
+        return RunRecord(run.name, run.notebook, "blocked", error=f"needs unfinished run(s) {blocked}")
     rec = _run_claimed(run, out, tag, log, progress)
     _log_outcome(rec, tag, log)
-    if rec.status == "failed":
-        failed.add(run.name)
     return rec
 
 
